@@ -1,0 +1,178 @@
+//! `chatmesh`: the command-line client.
+
+use std::io::BufRead as _;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use client::session::{self, Session, SessionError};
+use client::{Client, ClientError};
+use protocol::ErrorCode;
+
+/// Talk to a chatmesh region from the command line.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Base URL of the region.
+    #[arg(
+        long,
+        env = "CHATMESH_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    server: String,
+    /// Directory holding the saved session [default: $XDG_CONFIG_HOME/chatmesh].
+    #[arg(long, env = "CHATMESH_CONFIG_DIR", global = true)]
+    config_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create an account.
+    Register {
+        /// 3–32 of a-z 0-9 _ . -
+        username: String,
+        /// Name shown to others.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// The password; read from standard input when absent.
+        #[arg(long, env = "CHATMESH_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Log in as a new device and keep its tokens.
+    Login {
+        /// The account.
+        username: String,
+        /// A name for this device.
+        #[arg(long, default_value = "chatmesh cli")]
+        device_name: String,
+        /// The password; read from standard input when absent.
+        #[arg(long, env = "CHATMESH_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Show the logged-in account.
+    Whoami,
+    /// List this account's devices, or revoke one.
+    Devices {
+        /// Revoke this device instead of listing.
+        #[arg(long)]
+        revoke: Option<String>,
+    },
+    /// Revoke this device and forget its tokens.
+    Logout,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let dir = cli.config_dir.clone().unwrap_or_else(session::default_dir);
+    match cli.command {
+        Command::Register {
+            username,
+            display_name,
+            password,
+        } => {
+            let password = password_or_stdin(password)?;
+            let user_id = Client::new(&cli.server)?
+                .register(&username, &password, display_name.as_deref())
+                .await
+                .context("register")?;
+            println!("registered {username} as {user_id}");
+        }
+        Command::Login {
+            username,
+            device_name,
+            password,
+        } => {
+            let password = password_or_stdin(password)?;
+            let tokens = Client::new(&cli.server)?
+                .login(&username, &password, Some(&device_name))
+                .await
+                .context("log in")?;
+            let session = Session {
+                server: cli.server.clone(),
+                user_id: tokens.user_id,
+                device_id: tokens.device_id,
+                access_token: tokens.access_token,
+                refresh_token: tokens.refresh_token,
+            };
+            session.save(&dir)?;
+            println!("logged in as {username} on device {}", session.device_id);
+        }
+        Command::Whoami => {
+            let me = with_session(&dir, |client| async move { client.me().await }).await?;
+            println!(
+                "{} ({}) user {} in region {}",
+                me.username, me.display_name, me.user_id, me.home_region
+            );
+        }
+        Command::Devices {
+            revoke: Some(device_id),
+        } => {
+            with_session(&dir, |client| {
+                let device_id = device_id.clone();
+                async move { client.revoke_device(&device_id).await }
+            })
+            .await?;
+            println!("revoked {device_id}");
+        }
+        Command::Devices { revoke: None } => {
+            let devices =
+                with_session(&dir, |client| async move { client.devices().await }).await?;
+            for d in devices {
+                let marker = if d.current { "*" } else { " " };
+                println!(
+                    "{marker} {}  {}  created {}  active {}",
+                    d.device_id, d.name, d.created_at, d.last_active_at
+                );
+            }
+        }
+        Command::Logout => {
+            with_session(&dir, |client| async move { client.logout().await }).await?;
+            std::fs::remove_file(Session::path(&dir)).context("remove session file")?;
+            println!("logged out");
+        }
+    }
+    Ok(())
+}
+
+/// Runs `call` with the saved session, refreshing the tokens once if the
+/// access token has expired.
+async fn with_session<T, F, Fut>(dir: &std::path::Path, call: F) -> anyhow::Result<T>
+where
+    F: Fn(Client) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
+    let mut session = Session::load(dir)?;
+    match call(session.client()?).await {
+        Err(e) if e.code() == Some(ErrorCode::Unauthorized) => {
+            session.refresh(dir).await.map_err(|e| match e {
+                SessionError::Refresh(inner) => {
+                    anyhow::anyhow!("session expired; log in again ({inner})")
+                }
+                other => other.into(),
+            })?;
+            Ok(call(session.client()?).await?)
+        }
+        other => Ok(other?),
+    }
+}
+
+fn password_or_stdin(password: Option<String>) -> anyhow::Result<String> {
+    if let Some(password) = password {
+        return Ok(password);
+    }
+    eprint!("password: ");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("read password")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password given");
+    }
+    Ok(password)
+}

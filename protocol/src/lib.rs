@@ -1,0 +1,16 @@
+//! The chatmesh client protocol, version 1, as Rust types.
+//!
+//! Every HTTP body and (later) every WebSocket frame that clients and servers
+//! exchange is defined here, with serde derives and no I/O, so the server, the
+//! SDK, the CLI and the test harnesses agree on one set of names. The
+//! contract these types implement is written down in `docs/protocol.md`.
+//!
+//! - [`error`]: the error body and its stable codes.
+//! - [`auth`]: accounts, logins, tokens and devices.
+//! - [`users`]: public profiles and the caller's own account.
+
+pub mod auth;
+pub mod error;
+pub mod users;
+
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
