@@ -1,0 +1,97 @@
+//! The fjall engine: an LSM tree whose journal is fsynced once per committed batch.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use fjall::{Database as FjallDatabase, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
+
+use crate::backend::KeyValue;
+use crate::error::StoreError;
+use crate::layer::engine::{Engine, EngineBatch, EngineSnapshot, ScanIter};
+
+/// Name of the keyspace holding all keys.
+const KEYSPACE: &str = "kv";
+
+/// fjall database plus the keyspace the store uses.
+pub(crate) struct FjallEngine {
+    db: FjallDatabase,
+    keyspace: Keyspace,
+}
+
+impl FjallEngine {
+    /// Opens (or creates) the database in `dir`. Journal writes are buffered and fsynced
+    /// explicitly by [`Engine::apply`].
+    pub(crate) fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = FjallDatabase::builder(dir)
+            .manual_journal_persist(true)
+            .open()
+            .map_err(StoreError::backend)?;
+        let keyspace = db
+            .keyspace(KEYSPACE, KeyspaceCreateOptions::default)
+            .map_err(StoreError::backend)?;
+        Ok(FjallEngine { db, keyspace })
+    }
+}
+
+impl Engine for FjallEngine {
+    fn snapshot(&self) -> Result<Arc<dyn EngineSnapshot>, StoreError> {
+        Ok(Arc::new(FjallSnapshot {
+            snapshot: self.db.snapshot(),
+            keyspace: self.keyspace.clone(),
+        }))
+    }
+
+    fn apply(&mut self, batch: &EngineBatch) -> Result<(), StoreError> {
+        let mut write = self.db.batch().durability(Some(PersistMode::SyncAll));
+        // The committer is the only writer, so the live tree is the pre-batch state.
+        for (begin, end) in &batch.clear_ranges {
+            for guard in self.keyspace.range(begin.as_slice()..end.as_slice()) {
+                let key = guard.key().map_err(StoreError::backend)?;
+                if !batch.has_point(&key) {
+                    write.remove(&self.keyspace, key);
+                }
+            }
+        }
+        for (key, value) in &batch.points {
+            match value {
+                Some(value) => write.insert(&self.keyspace, key.as_slice(), value.as_slice()),
+                None => write.remove(&self.keyspace, key.as_slice()),
+            }
+        }
+        write.commit().map_err(StoreError::backend)
+    }
+
+    fn close(self: Box<Self>) -> Result<(), StoreError> {
+        self.db
+            .persist(PersistMode::SyncAll)
+            .map_err(StoreError::backend)
+    }
+}
+
+/// A fjall cross-keyspace snapshot.
+struct FjallSnapshot {
+    snapshot: fjall::Snapshot,
+    keyspace: Keyspace,
+}
+
+impl EngineSnapshot for FjallSnapshot {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.snapshot
+            .get(&self.keyspace, key)
+            .map(|value| value.map(|v| v.to_vec()))
+            .map_err(StoreError::backend)
+    }
+
+    fn scan<'a>(&'a self, begin: &[u8], end: &[u8], reverse: bool) -> ScanIter<'a> {
+        let iter = self.snapshot.range(&self.keyspace, begin..end);
+        let pair = |guard: fjall::Guard| -> Result<KeyValue, StoreError> {
+            let (key, value) = guard.into_inner().map_err(StoreError::backend)?;
+            Ok((key.to_vec(), value.to_vec()))
+        };
+        if reverse {
+            Box::new(iter.rev().map(pair))
+        } else {
+            Box::new(iter.map(pair))
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Embedded storage engines on local disk (plus one in memory), behind the transaction layer.
+//!
+//! Figures and the choice of default engine are recorded below once measured.
+
+mod fjall_engine;
+mod memory_engine;
+mod redb_engine;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::database::Database;
+use crate::error::StoreError;
+use crate::layer::LayeredBackend;
+use crate::layer::engine::Engine;
+
+/// Which embedded engine stores the data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EngineKind {
+    /// fjall, an LSM tree with a write-ahead journal.
+    #[default]
+    Fjall,
+    /// redb, a copy-on-write B-tree.
+    Redb,
+}
+
+/// Options for [`Database::open_embedded`].
+#[derive(Clone, Debug, Default)]
+pub struct EmbeddedOptions {
+    /// The engine to use; a directory must always be reopened with the engine that created it.
+    pub engine: EngineKind,
+}
+
+impl EmbeddedOptions {
+    /// Options selecting `engine`.
+    pub fn with_engine(engine: EngineKind) -> Self {
+        EmbeddedOptions { engine }
+    }
+}
+
+impl Database {
+    /// Opens (or creates) an embedded database in `dir`.
+    ///
+    /// This is a blocking call (it recovers the engine from disk and starts the committer
+    /// thread); from async code, call it inside `tokio::task::spawn_blocking` if the
+    /// recovery time matters to other tasks.
+    pub fn open_embedded(dir: &Path, options: EmbeddedOptions) -> Result<Database, StoreError> {
+        std::fs::create_dir_all(dir)?;
+        let (engine, name): (Box<dyn Engine>, _) = match options.engine {
+            EngineKind::Fjall => (Box::new(fjall_engine::FjallEngine::open(dir)?), "fjall"),
+            EngineKind::Redb => (Box::new(redb_engine::RedbEngine::open(dir)?), "redb"),
+        };
+        tracing::info!(dir = %dir.display(), engine = name, "opened embedded store");
+        let backend = LayeredBackend::start(engine, name)?;
+        Ok(Database::from_backend(Arc::new(backend)))
+    }
+
+    /// A fresh, empty database held in memory (for tests; nothing survives the process).
+    /// Fails only if the committer thread cannot be spawned.
+    pub fn in_memory() -> Result<Database, StoreError> {
+        let engine = Box::new(memory_engine::MemoryEngine::default());
+        let backend = LayeredBackend::start(engine, "memory")?;
+        Ok(Database::from_backend(Arc::new(backend)))
+    }
+}
