@@ -1,0 +1,372 @@
+//! Accounts and devices: registration, login, token refresh and rotation,
+//! logout, device listing and revocation, and turning a bearer token into
+//! an authenticated [`Principal`].
+//!
+//! - [`records`]: store layout.
+//! - [`password`]: Argon2id hashing off the runtime.
+//! - [`tokens`]: access and refresh tokens.
+//! - [`throttle`]: failed-login throttling.
+//! - [`validate`]: field rules.
+
+pub mod password;
+pub mod records;
+pub mod throttle;
+pub mod tokens;
+pub mod validate;
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use protocol::auth::{DeviceInfo, LoginRequest, RegisterRequest, TokenResponse};
+use protocol::users::UserProfile;
+use store::{Database, RangeOption};
+
+use crate::clock::now_ms;
+use crate::config::AuthConfig;
+use crate::error::ApiError;
+use records::{DeviceRecord, RefreshRecord, UserRecord, decode, encode};
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The user.
+    pub user_id: String,
+    /// The device the token was issued to.
+    pub device_id: String,
+}
+
+/// The accounts service; cheap to clone.
+#[derive(Clone)]
+pub struct Accounts {
+    db: Database,
+    hasher: password::PasswordHasher,
+    issuer: tokens::TokenIssuer,
+    per_username: throttle::FailureThrottle,
+    per_address: throttle::FailureThrottle,
+}
+
+/// What a refresh attempt found.
+enum RefreshOutcome {
+    Rotated(TokenResponse),
+    Reused,
+    Unknown,
+}
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+impl Accounts {
+    /// Opens the service on `db`, creating the token secret on first start.
+    pub async fn open(db: Database, config: &AuthConfig, region: &str) -> Result<Self, ApiError> {
+        let secret = db
+            .run(|tx| async move {
+                let key = records::token_secret_key();
+                if let Some(secret) = tx.get(&key).await? {
+                    return Ok::<_, ApiError>(secret);
+                }
+                let secret = tokens::new_secret();
+                tx.set(&key, &secret);
+                Ok(secret)
+            })
+            .await?;
+        Ok(Self {
+            db,
+            hasher: password::PasswordHasher::new(
+                config.argon2_memory_kib,
+                config.argon2_iterations,
+            )?,
+            issuer: tokens::TokenIssuer::new(&secret, config.access_token_ttl, region),
+            per_username: throttle::FailureThrottle::new(
+                config.login_failures_per_username,
+                config.login_throttle_window,
+            ),
+            per_address: throttle::FailureThrottle::new(
+                config.login_failures_per_address,
+                config.login_throttle_window,
+            ),
+        })
+    }
+
+    /// Creates an account; `conflict` if the username is taken.
+    #[tracing::instrument(skip_all, fields(username = %request.username))]
+    pub async fn register(&self, request: RegisterRequest) -> Result<String, ApiError> {
+        validate::username(&request.username)?;
+        validate::password(&request.password)?;
+        let display_name = request
+            .display_name
+            .unwrap_or_else(|| request.username.clone());
+        validate::display_name(&display_name)?;
+        let password_hash = self.hasher.hash(request.password).await?;
+        let record = UserRecord {
+            user_id: new_id("u"),
+            username: request.username,
+            display_name,
+            password_hash,
+            created_at: now_ms(),
+        };
+        self.db
+            .run(|tx| {
+                let record = record.clone();
+                async move {
+                    let name_key = records::username_key(&record.username);
+                    if tx.get(&name_key).await?.is_some() {
+                        return Err(ApiError::conflict("username is taken"));
+                    }
+                    tx.set(&name_key, record.user_id.as_bytes());
+                    tx.set(&records::user_key(&record.user_id), &encode(&record));
+                    Ok(())
+                }
+            })
+            .await?;
+        tracing::info!(user = %record.user_id, "registered");
+        Ok(record.user_id)
+    }
+
+    /// Checks the password and creates a new device with fresh tokens.
+    #[tracing::instrument(skip_all, fields(username = %request.username))]
+    pub async fn login(
+        &self,
+        request: LoginRequest,
+        from: IpAddr,
+    ) -> Result<TokenResponse, ApiError> {
+        let address = from.to_string();
+        let now = Instant::now();
+        for (throttle, key) in [
+            (&self.per_username, &request.username),
+            (&self.per_address, &address),
+        ] {
+            throttle.check(key, now).map_err(ApiError::rate_limited)?;
+        }
+        let device_name = request
+            .device_name
+            .unwrap_or_else(|| "unnamed device".to_owned());
+        validate::device_name(&device_name)?;
+
+        let user = self.user_by_username(&request.username).await?;
+        let verified = self
+            .hasher
+            .verify(
+                user.as_ref().map(|u| u.password_hash.clone()),
+                request.password,
+            )
+            .await?;
+        let Some(user) = user.filter(|_| verified) else {
+            self.per_username.fail(&request.username, Instant::now());
+            self.per_address.fail(&address, Instant::now());
+            return Err(ApiError::unauthorized("wrong username or password"));
+        };
+
+        let now_ms = now_ms();
+        let device = DeviceRecord {
+            device_id: new_id("d"),
+            name: device_name,
+            created_at: now_ms,
+            last_active_at: now_ms,
+        };
+        let refresh_token = tokens::new_refresh_token();
+        let hash = tokens::hash_refresh_token(&refresh_token);
+        self.db
+            .run(|tx| {
+                let (user_id, device, hash) = (user.user_id.clone(), device.clone(), hash.clone());
+                async move {
+                    tx.set(
+                        &records::device_key(&user_id, &device.device_id),
+                        &encode(&device),
+                    );
+                    put_refresh(&tx, &user_id, &device.device_id, &hash);
+                    Ok::<_, ApiError>(())
+                }
+            })
+            .await?;
+        tracing::info!(user = %user.user_id, device = %device.device_id, "logged in");
+        Ok(TokenResponse {
+            access_token: self.issuer.issue(&user.user_id, &device.device_id)?,
+            user_id: user.user_id,
+            device_id: device.device_id,
+            refresh_token,
+            expires_in: self.issuer.ttl_secs(),
+        })
+    }
+
+    /// Exchanges a refresh token for a new pair. The old token stops working;
+    /// presenting it again revokes the device, since someone else holds it.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, ApiError> {
+        let hash = tokens::hash_refresh_token(refresh_token);
+        let outcome = self
+            .db
+            .run(|tx| {
+                let hash = hash.clone();
+                let issuer = self.issuer.clone();
+                async move {
+                    let Some(bytes) = tx.get(&records::refresh_key(&hash)).await? else {
+                        return Ok(RefreshOutcome::Unknown);
+                    };
+                    let record: RefreshRecord = decode(&bytes)?;
+                    let device_key = records::device_key(&record.user_id, &record.device_id);
+                    let Some(device_bytes) = tx.get(&device_key).await? else {
+                        return Ok(RefreshOutcome::Unknown);
+                    };
+                    if !record.current {
+                        revoke_in(&tx, &record.user_id, &record.device_id).await?;
+                        return Ok(RefreshOutcome::Reused);
+                    }
+                    let mut device: DeviceRecord = decode(&device_bytes)?;
+                    device.last_active_at = now_ms();
+                    tx.set(&device_key, &encode(&device));
+                    tx.set(
+                        &records::refresh_key(&hash),
+                        &encode(&RefreshRecord {
+                            current: false,
+                            ..record.clone()
+                        }),
+                    );
+                    let refresh_token = tokens::new_refresh_token();
+                    put_refresh(
+                        &tx,
+                        &record.user_id,
+                        &record.device_id,
+                        &tokens::hash_refresh_token(&refresh_token),
+                    );
+                    Ok::<_, ApiError>(RefreshOutcome::Rotated(TokenResponse {
+                        access_token: issuer.issue(&record.user_id, &record.device_id)?,
+                        user_id: record.user_id,
+                        device_id: record.device_id,
+                        refresh_token,
+                        expires_in: issuer.ttl_secs(),
+                    }))
+                }
+            })
+            .await?;
+        match outcome {
+            RefreshOutcome::Rotated(tokens) => Ok(tokens),
+            RefreshOutcome::Reused => {
+                tracing::warn!("refresh token reused; device revoked");
+                Err(ApiError::unauthorized(
+                    "refresh token was already used; the device is revoked",
+                ))
+            }
+            RefreshOutcome::Unknown => Err(ApiError::unauthorized("invalid refresh token")),
+        }
+    }
+
+    /// The caller behind a bearer token: well signed, unexpired, and its
+    /// device still exists (revocation takes effect at once).
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, ApiError> {
+        let claims = self.issuer.verify(token)?;
+        let device = self
+            .db
+            .begin()
+            .get_snapshot(&records::device_key(&claims.sub, &claims.did))
+            .await?;
+        match device {
+            Some(_) => Ok(Principal {
+                user_id: claims.sub,
+                device_id: claims.did,
+            }),
+            None => Err(ApiError::unauthorized("device has been revoked")),
+        }
+    }
+
+    /// Revokes one of the user's devices; `not_found` if it is not theirs.
+    #[tracing::instrument(skip(self))]
+    pub async fn revoke_device(&self, user_id: &str, device_id: &str) -> Result<(), ApiError> {
+        self.db
+            .run(|tx| async move {
+                if tx
+                    .get(&records::device_key(user_id, device_id))
+                    .await?
+                    .is_none()
+                {
+                    return Err(ApiError::not_found("no such device"));
+                }
+                revoke_in(&tx, user_id, device_id).await
+            })
+            .await?;
+        tracing::info!("device revoked");
+        Ok(())
+    }
+
+    /// The user's devices, oldest first.
+    pub async fn devices(&self, who: &Principal) -> Result<Vec<DeviceInfo>, ApiError> {
+        let tx = self.db.begin();
+        let rows = tx
+            .get_range(RangeOption::prefix(&records::devices_prefix(&who.user_id)).snapshot())
+            .await?;
+        let mut devices = rows
+            .iter()
+            .map(|(_, value)| {
+                let device: DeviceRecord = decode(value)?;
+                Ok(DeviceInfo {
+                    current: device.device_id == who.device_id,
+                    device_id: device.device_id,
+                    name: device.name,
+                    created_at: device.created_at,
+                    last_active_at: device.last_active_at,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        devices.sort_by(|a, b| (a.created_at, &a.device_id).cmp(&(b.created_at, &b.device_id)));
+        Ok(devices)
+    }
+
+    /// A user by id.
+    pub async fn user(&self, user_id: &str) -> Result<Option<UserRecord>, ApiError> {
+        let bytes = self
+            .db
+            .begin()
+            .get_snapshot(&records::user_key(user_id))
+            .await?;
+        bytes.map(|b| decode(&b)).transpose()
+    }
+
+    /// A user by username.
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, ApiError> {
+        let tx = self.db.begin();
+        let Some(id) = tx.get_snapshot(&records::username_key(username)).await? else {
+            return Ok(None);
+        };
+        let id = String::from_utf8(id).map_err(|e| ApiError::internal(&e))?;
+        let bytes = tx.get_snapshot(&records::user_key(&id)).await?;
+        bytes.map(|b| decode(&b)).transpose()
+    }
+}
+
+/// The public face of a user record.
+pub fn profile(user: &UserRecord) -> UserProfile {
+    UserProfile {
+        user_id: user.user_id.clone(),
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+    }
+}
+
+fn put_refresh(tx: &store::Transaction, user_id: &str, device_id: &str, hash: &str) {
+    let record = RefreshRecord {
+        user_id: user_id.to_owned(),
+        device_id: device_id.to_owned(),
+        current: true,
+    };
+    tx.set(&records::refresh_key(hash), &encode(&record));
+    tx.set(&records::device_refresh_key(user_id, device_id, hash), b"");
+}
+
+/// Deletes a device and every refresh token it was ever given.
+async fn revoke_in(
+    tx: &store::Transaction,
+    user_id: &str,
+    device_id: &str,
+) -> Result<(), ApiError> {
+    let prefix = records::device_refresh_prefix(user_id, device_id);
+    for (key, _) in tx.get_range(RangeOption::prefix(&prefix)).await? {
+        let hash = store::tuple::unpack::<(String, String, String, String)>(&key)
+            .map_err(|e| ApiError::internal(&format!("corrupt index key: {e}")))?
+            .3;
+        tx.clear(&records::refresh_key(&hash));
+    }
+    let all = RangeOption::prefix(&prefix);
+    tx.clear_range(&all.begin, &all.end);
+    tx.clear(&records::device_key(user_id, device_id));
+    Ok(())
+}

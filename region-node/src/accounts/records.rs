@@ -1,0 +1,101 @@
+//! What the accounts module keeps in the store, and under which keys.
+//!
+//! | key (tuple)                               | value                 |
+//! |-------------------------------------------|-----------------------|
+//! | `("user", user_id)`                       | [`UserRecord`] JSON   |
+//! | `("username", username)`                  | user id (UTF-8)       |
+//! | `("device", user_id, device_id)`          | [`DeviceRecord`] JSON |
+//! | `("refresh", sha256(token) hex)`          | [`RefreshRecord`] JSON|
+//! | `("device_refresh", user_id, device_id, hash)` | empty (index for revocation) |
+//! | `("node", "token_secret")`                | 32 random bytes       |
+//!
+//! A revoked device has no record: its access tokens fail the device check
+//! and its refresh tokens point at nothing.
+
+use serde::{Deserialize, Serialize};
+use store::tuple::pack;
+
+/// An account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserRecord {
+    /// Opaque id, `u_…`.
+    pub user_id: String,
+    /// Unique login name.
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: u64,
+}
+
+/// A logged-in device.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    /// Opaque id, `d_…`.
+    pub device_id: String,
+    /// Name given at login.
+    pub name: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: u64,
+    /// Last login or refresh, milliseconds since the Unix epoch.
+    pub last_active_at: u64,
+}
+
+/// A refresh token ever issued, by the hash of its value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefreshRecord {
+    /// Owner.
+    pub user_id: String,
+    /// Device it belongs to.
+    pub device_id: String,
+    /// False once it has been exchanged; presenting it again is a reuse.
+    pub current: bool,
+}
+
+pub(crate) fn user_key(user_id: &str) -> Vec<u8> {
+    pack(&("user", user_id))
+}
+
+pub(crate) fn username_key(username: &str) -> Vec<u8> {
+    pack(&("username", username))
+}
+
+pub(crate) fn device_key(user_id: &str, device_id: &str) -> Vec<u8> {
+    pack(&("device", user_id, device_id))
+}
+
+pub(crate) fn devices_prefix(user_id: &str) -> Vec<u8> {
+    pack(&("device", user_id))
+}
+
+pub(crate) fn refresh_key(hash: &str) -> Vec<u8> {
+    pack(&("refresh", hash))
+}
+
+pub(crate) fn device_refresh_key(user_id: &str, device_id: &str, hash: &str) -> Vec<u8> {
+    pack(&("device_refresh", user_id, device_id, hash))
+}
+
+pub(crate) fn device_refresh_prefix(user_id: &str, device_id: &str) -> Vec<u8> {
+    pack(&("device_refresh", user_id, device_id))
+}
+
+pub(crate) fn token_secret_key() -> Vec<u8> {
+    pack(&("node", "token_secret"))
+}
+
+/// Encodes a record for the store.
+pub(crate) fn encode<T: Serialize>(record: &T) -> Vec<u8> {
+    // Serializing these plain structs to JSON cannot fail.
+    serde_json::to_vec(record).unwrap_or_default()
+}
+
+/// Decodes a record read from the store.
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+) -> Result<T, crate::error::ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| crate::error::ApiError::internal(&format!("corrupt record: {e}")))
+}

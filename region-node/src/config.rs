@@ -1,0 +1,362 @@
+//! Start-up configuration: command-line flags, environment variables and an
+//! optional TOML file, merged once and validated into a typed [`Config`].
+//!
+//! Precedence is flag > environment variable > file > default. Code past
+//! start-up receives `&Config` and never reads the environment itself.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde::Deserialize;
+
+/// Flags shared by every way of starting a node.
+#[derive(Debug, Clone, Default, Args)]
+pub struct NodeArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "CHATMESH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to serve HTTP and WebSocket on [default: 127.0.0.1:8080].
+    #[arg(long, env = "CHATMESH_LISTEN")]
+    pub listen: Option<String>,
+    /// Directory for the embedded store [default: $XDG_DATA_HOME/chatmesh/<region>].
+    #[arg(long, env = "CHATMESH_DATA")]
+    pub data: Option<PathBuf>,
+    /// Name of the region this node serves [default: local].
+    #[arg(long, env = "CHATMESH_REGION")]
+    pub region: Option<String>,
+}
+
+/// The TOML file as written; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Region name.
+    pub region: Option<String>,
+    /// Listen address.
+    pub listen: Option<String>,
+    /// Data directory.
+    pub data_dir: Option<PathBuf>,
+    /// Store backend settings.
+    #[serde(default)]
+    pub store: RawStore,
+    /// Authentication settings.
+    #[serde(default)]
+    pub auth: RawAuth,
+    /// Request limits.
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// `[store]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// `embedded` (default) or `fdb`.
+    pub backend: Option<String>,
+    /// FoundationDB cluster file; the client library's default when absent.
+    pub fdb_cluster_file: Option<PathBuf>,
+}
+
+/// `[auth]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// Lifetime of access tokens in seconds.
+    pub access_token_ttl_secs: Option<u64>,
+    /// Argon2id memory cost in KiB.
+    pub argon2_memory_kib: Option<u32>,
+    /// Argon2id iterations.
+    pub argon2_iterations: Option<u32>,
+    /// Failed logins allowed per username in a burst before throttling.
+    pub login_failures_per_username: Option<u32>,
+    /// Failed logins allowed per client address in a burst before throttling.
+    pub login_failures_per_address: Option<u32>,
+    /// Seconds for a throttled key to regain its whole burst.
+    pub login_throttle_window_secs: Option<u64>,
+}
+
+/// `[limits]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Largest accepted HTTP request body in bytes.
+    pub max_body_bytes: Option<usize>,
+}
+
+/// Which store the node runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// The embedded engine in `data_dir`.
+    Embedded,
+    /// FoundationDB, through this cluster file (or the client default).
+    Fdb {
+        /// Cluster file path.
+        cluster_file: Option<PathBuf>,
+    },
+}
+
+/// Validated configuration of one node.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Region name, `[a-z0-9-]{1,32}`.
+    pub region: String,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Where the embedded store lives.
+    pub data_dir: PathBuf,
+    /// Store backend.
+    pub store: StoreBackend,
+    /// Authentication settings.
+    pub auth: AuthConfig,
+    /// Largest accepted HTTP request body in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Validated `[auth]`.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Lifetime of access tokens.
+    pub access_token_ttl: Duration,
+    /// Argon2id memory cost in KiB.
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations.
+    pub argon2_iterations: u32,
+    /// Failed-login burst per username.
+    pub login_failures_per_username: u32,
+    /// Failed-login burst per client address.
+    pub login_failures_per_address: u32,
+    /// Time for a throttled key to regain its whole burst.
+    pub login_throttle_window: Duration,
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for this schema.
+    #[error("parse config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: Box<toml::de::Error>,
+    },
+    /// A value is out of its allowed range or form.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The offending setting.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+impl RawConfig {
+    /// Reads a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
+    }
+}
+
+impl Config {
+    /// Merges flags over the file named by `--config` (if any) and validates.
+    pub fn load(args: &NodeArgs) -> Result<Self, ConfigError> {
+        let raw = match &args.config {
+            Some(path) => RawConfig::from_file(path)?,
+            None => RawConfig::default(),
+        };
+        Self::from_parts(args, raw)
+    }
+
+    /// Merges flags over an already-read file and validates.
+    pub fn from_parts(args: &NodeArgs, raw: RawConfig) -> Result<Self, ConfigError> {
+        let region = args
+            .region
+            .clone()
+            .or(raw.region)
+            .unwrap_or_else(|| "local".to_owned());
+        validate_region(&region)?;
+
+        let listen_text = args
+            .listen
+            .clone()
+            .or(raw.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen = listen_text
+            .parse()
+            .map_err(|e| invalid("listen", format!("{listen_text:?}: {e}")))?;
+
+        let data_dir = args
+            .data
+            .clone()
+            .or(raw.data_dir)
+            .unwrap_or_else(|| default_data_dir(&region));
+
+        let store = match raw.store.backend.as_deref().unwrap_or("embedded") {
+            "embedded" => StoreBackend::Embedded,
+            "fdb" => StoreBackend::Fdb {
+                cluster_file: raw.store.fdb_cluster_file,
+            },
+            other => {
+                return Err(invalid(
+                    "store.backend",
+                    format!("{other:?} is neither \"embedded\" nor \"fdb\""),
+                ));
+            }
+        };
+
+        let auth = raw.auth;
+        let ttl = auth.access_token_ttl_secs.unwrap_or(15 * 60);
+        if !(1..=24 * 3600).contains(&ttl) {
+            return Err(invalid(
+                "auth.access_token_ttl_secs",
+                "must be between 1 and 86400",
+            ));
+        }
+        let memory = auth.argon2_memory_kib.unwrap_or(19 * 1024);
+        if !(8..=1024 * 1024).contains(&memory) {
+            return Err(invalid(
+                "auth.argon2_memory_kib",
+                "must be between 8 and 1048576",
+            ));
+        }
+        let iterations = auth.argon2_iterations.unwrap_or(2);
+        if !(1..=16).contains(&iterations) {
+            return Err(invalid(
+                "auth.argon2_iterations",
+                "must be between 1 and 16",
+            ));
+        }
+        let per_user = auth.login_failures_per_username.unwrap_or(10);
+        let per_addr = auth.login_failures_per_address.unwrap_or(100);
+        if per_user == 0 || per_addr == 0 {
+            return Err(invalid("auth.login_failures_*", "must be at least 1"));
+        }
+        let window = auth.login_throttle_window_secs.unwrap_or(60);
+        if window == 0 {
+            return Err(invalid(
+                "auth.login_throttle_window_secs",
+                "must be positive",
+            ));
+        }
+
+        let max_body_bytes = raw.limits.max_body_bytes.unwrap_or(1024 * 1024);
+        if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
+            return Err(invalid(
+                "limits.max_body_bytes",
+                "must be between 1 KiB and 16 MiB",
+            ));
+        }
+
+        Ok(Self {
+            region,
+            listen,
+            data_dir,
+            store,
+            auth: AuthConfig {
+                access_token_ttl: Duration::from_secs(ttl),
+                argon2_memory_kib: memory,
+                argon2_iterations: iterations,
+                login_failures_per_username: per_user,
+                login_failures_per_address: per_addr,
+                login_throttle_window: Duration::from_secs(window),
+            },
+            max_body_bytes,
+        })
+    }
+}
+
+fn validate_region(region: &str) -> Result<(), ConfigError> {
+    let ok = !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "region",
+            format!("{region:?} is not 1-32 of [a-z0-9-]"),
+        ))
+    }
+}
+
+/// `$XDG_DATA_HOME/chatmesh/<region>` (or the platform's data directory),
+/// falling back to `./chatmesh-data/<region>`.
+pub fn default_data_dir(region: &str) -> PathBuf {
+    dirs::data_dir()
+        .map(|d| d.join("chatmesh"))
+        .unwrap_or_else(|| PathBuf::from("chatmesh-data"))
+        .join(region)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_describe_a_local_region() {
+        let config = Config::from_parts(&NodeArgs::default(), RawConfig::default()).unwrap();
+        assert_eq!(config.region, "local");
+        assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
+        assert!(config.data_dir.ends_with("chatmesh/local"));
+        assert_eq!(config.store, StoreBackend::Embedded);
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let raw: RawConfig = toml::from_str(
+            "region = \"eu-west\"\nlisten = \"127.0.0.1:9000\"\ndata_dir = \"/tmp/a\"\n",
+        )
+        .unwrap();
+        let args = NodeArgs {
+            listen: Some("127.0.0.1:9001".into()),
+            ..NodeArgs::default()
+        };
+        let config = Config::from_parts(&args, raw).unwrap();
+        assert_eq!(config.region, "eu-west");
+        assert_eq!(config.listen.port(), 9001);
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/a"));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let bad_listen = NodeArgs {
+            listen: Some("nowhere".into()),
+            ..NodeArgs::default()
+        };
+        assert!(Config::from_parts(&bad_listen, RawConfig::default()).is_err());
+        let bad_region = NodeArgs {
+            region: Some("EU West".into()),
+            ..NodeArgs::default()
+        };
+        assert!(Config::from_parts(&bad_region, RawConfig::default()).is_err());
+        let raw: RawConfig = toml::from_str("[store]\nbackend = \"sqlite\"\n").unwrap();
+        assert!(Config::from_parts(&NodeArgs::default(), raw).is_err());
+        assert!(toml::from_str::<RawConfig>("listn = \"x\"").is_err());
+    }
+}

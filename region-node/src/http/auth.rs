@@ -1,0 +1,78 @@
+//! `/v1/auth/*` and `/v1/devices`.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use protocol::auth::{
+    DevicesResponse, LoginRequest, RefreshRequest, RegisterRequest, RegisterResponse, TokenResponse,
+};
+
+use super::extract::{ApiJson, Auth};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `POST /v1/auth/register` → 201 `{user_id}`.
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RegisterRequest>,
+) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
+    let user_id = state.accounts.register(request).await?;
+    Ok((StatusCode::CREATED, Json(RegisterResponse { user_id })))
+}
+
+/// `POST /v1/auth/login` → tokens for a new device.
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    state.accounts.login(request, peer.ip()).await.map(Json)
+}
+
+/// `POST /v1/auth/refresh` → rotated tokens.
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    state
+        .accounts
+        .refresh(&request.refresh_token)
+        .await
+        .map(Json)
+}
+
+/// `POST /v1/auth/logout` → 204; revokes the calling device.
+pub async fn logout(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> Result<StatusCode, ApiError> {
+    state
+        .accounts
+        .revoke_device(&who.user_id, &who.device_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/devices`.
+pub async fn devices(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> Result<Json<DevicesResponse>, ApiError> {
+    let devices = state.accounts.devices(&who).await?;
+    Ok(Json(DevicesResponse { devices }))
+}
+
+/// `DELETE /v1/devices/{device_id}` → 204.
+pub async fn revoke_device(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(device_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .accounts
+        .revoke_device(&who.user_id, &device_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

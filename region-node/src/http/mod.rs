@@ -1,0 +1,52 @@
+//! The HTTP API: the router and its handlers, one module per resource.
+//!
+//! - [`extract`]: JSON bodies and bearer authentication with protocol errors.
+//! - [`health`]: liveness and readiness.
+//! - [`auth`]: register, login, refresh, logout, devices.
+//! - [`users`]: the caller and public profiles.
+
+pub mod auth;
+pub mod extract;
+pub mod health;
+pub mod users;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Every route of the node.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/v1/auth/register", post(auth::register))
+        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/auth/refresh", post(auth::refresh))
+        .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/devices", get(auth::devices))
+        .route("/v1/devices/{device_id}", delete(auth::revoke_device))
+        .route("/v1/me", get(users::me))
+        .route("/v1/users", get(users::by_username))
+        .route("/v1/users/{user_id}", get(users::by_id))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        protocol::ErrorCode::BadRequest,
+        "method not allowed on this endpoint",
+    )
+}

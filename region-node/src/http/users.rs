@@ -1,0 +1,57 @@
+//! `GET /v1/me` and public profiles.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use protocol::users::{Me, UserProfile};
+use serde::Deserialize;
+
+use super::extract::Auth;
+use crate::accounts::profile;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `GET /v1/me`.
+pub async fn me(State(state): State<AppState>, Auth(who): Auth) -> Result<Json<Me>, ApiError> {
+    let user = state
+        .accounts
+        .user(&who.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("account no longer exists"))?;
+    Ok(Json(Me {
+        user_id: user.user_id,
+        username: user.username,
+        display_name: user.display_name,
+        home_region: state.config.region.clone(),
+    }))
+}
+
+/// `GET /v1/users/{user_id}`.
+pub async fn by_id(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    Path(user_id): Path<String>,
+) -> Result<Json<UserProfile>, ApiError> {
+    let user = state.accounts.user(&user_id).await?;
+    user.map(|u| Json(profile(&u)))
+        .ok_or_else(|| ApiError::not_found("no such user"))
+}
+
+/// Query of `GET /v1/users`.
+#[derive(Deserialize)]
+pub struct ByUsername {
+    username: Option<String>,
+}
+
+/// `GET /v1/users?username=`.
+pub async fn by_username(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    Query(query): Query<ByUsername>,
+) -> Result<Json<UserProfile>, ApiError> {
+    let username = query
+        .username
+        .ok_or_else(|| ApiError::bad_request("query parameter username is required"))?;
+    let user = state.accounts.user_by_username(&username).await?;
+    user.map(|u| Json(profile(&u)))
+        .ok_or_else(|| ApiError::not_found("no such user"))
+}

@@ -1,0 +1,28 @@
+//! The chatmesh region node: one process that serves a whole region on the
+//! embedded defaults (HTTP API and, later, WebSocket sessions and the chat
+//! domain), or one of several nodes of a region on FoundationDB.
+//!
+//! [`run`] is the entry point: it takes a bound listener and a shutdown
+//! signal, so the binary, the tests and simulators all start a node the same
+//! way (tests bind port 0).
+//!
+//! - [`config`]: flags, environment and TOML merged into a validated [`Config`].
+//! - [`server`]: start-up, serving and draining shutdown.
+//! - [`state`]: the handles handlers share.
+//! - [`http`]: the HTTP API.
+//! - [`accounts`]: accounts, devices and tokens.
+//! - [`error`]: the one error type of the API.
+//! - [`storage`]: opening the configured store backend.
+//! - [`clock`]: wall-clock time in protocol units.
+
+pub mod accounts;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod server;
+pub mod state;
+pub mod storage;
+
+pub use config::Config;
+pub use server::{RunError, run};

@@ -1,0 +1,74 @@
+//! Start-up, serving, and a draining shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::net::TcpListener;
+use tracing::Instrument as _;
+
+use crate::accounts::Accounts;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Why a node stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The store could not be opened or flushed.
+    #[error("store: {0}")]
+    Store(#[from] store::StoreError),
+    /// A service failed to start.
+    #[error("start services: {0}")]
+    Start(#[from] ApiError),
+    /// Serving HTTP failed.
+    #[error("serve: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Serves the region on `listener` until `shutdown` resolves, then stops
+/// taking work, lets open requests finish, and flushes the store.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let span = tracing::info_span!("node", region = %config.region);
+    serve(config, listener, shutdown).instrument(span).await
+}
+
+async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let db = crate::storage::open(&config)?;
+    let accounts = Accounts::open(db.clone(), &config.auth, &config.region).await?;
+    let ready = Arc::new(AtomicBool::new(false));
+    let state = AppState {
+        config: Arc::new(config),
+        db: db.clone(),
+        accounts,
+        ready: ready.clone(),
+    };
+    let app = crate::http::router(state.clone());
+    let addr = listener.local_addr()?;
+    ready.store(true, Ordering::Release);
+    tracing::info!(%addr, data = %state.config.data_dir.display(), "listening");
+
+    let drain = ready.clone();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        drain.store(false, Ordering::Release);
+        tracing::info!("draining");
+    })
+    .await?;
+    db.close().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
