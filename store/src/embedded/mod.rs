@@ -5,14 +5,17 @@
 mod fjall_engine;
 mod memory_engine;
 mod redb_engine;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::database::Database;
 use crate::error::StoreError;
-use crate::layer::LayeredBackend;
 use crate::layer::engine::Engine;
+use crate::layer::{LayeredBackend, TRANSACTION_WINDOW};
 
 /// Which embedded engine stores the data.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,15 +54,20 @@ impl Database {
             EngineKind::Redb => (Box::new(redb_engine::RedbEngine::open(dir)?), "redb"),
         };
         tracing::info!(dir = %dir.display(), engine = name, "opened embedded store");
-        let backend = LayeredBackend::start(engine, name)?;
+        let backend = LayeredBackend::start(engine, name, TRANSACTION_WINDOW)?;
         Ok(Database::from_backend(Arc::new(backend)))
     }
 
     /// A fresh, empty database held in memory (for tests; nothing survives the process).
     /// Fails only if the committer thread cannot be spawned.
     pub fn in_memory() -> Result<Database, StoreError> {
+        Self::in_memory_with_window(TRANSACTION_WINDOW)
+    }
+
+    /// An in-memory database whose transactions expire after `window`.
+    pub(crate) fn in_memory_with_window(window: Duration) -> Result<Database, StoreError> {
         let engine = Box::new(memory_engine::MemoryEngine::default());
-        let backend = LayeredBackend::start(engine, "memory")?;
+        let backend = LayeredBackend::start(engine, "memory", window)?;
         Ok(Database::from_backend(Arc::new(backend)))
     }
 }

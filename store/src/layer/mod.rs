@@ -52,6 +52,8 @@ pub(crate) struct Shared {
     published: Arc<RwLock<Option<Arc<View>>>>,
     /// The committer's queue; `None` once closed.
     sender: Mutex<Option<Sender<Message>>>,
+    /// How long a transaction may keep reading.
+    window: Duration,
 }
 
 impl Shared {
@@ -71,13 +73,18 @@ pub(crate) struct LayeredBackend {
 
 impl LayeredBackend {
     /// Starts the committer thread that owns `engine`.
-    pub(crate) fn start(engine: Box<dyn Engine>, name: &str) -> Result<Self, StoreError> {
+    /// Transactions may read for `window`, and commits are checked against that much history.
+    pub(crate) fn start(
+        engine: Box<dyn Engine>,
+        name: &str,
+        window: Duration,
+    ) -> Result<Self, StoreError> {
         let view = Arc::new(View {
             version: 0,
             snapshot: engine.snapshot()?,
         });
         let published = Arc::new(RwLock::new(Some(Arc::clone(&view))));
-        let committer = Committer::new(engine, TRANSACTION_WINDOW, Arc::clone(&published), view);
+        let committer = Committer::new(engine, window, Arc::clone(&published), view);
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name(format!("store-commit-{name}"))
@@ -86,6 +93,7 @@ impl LayeredBackend {
             shared: Arc::new(Shared {
                 published,
                 sender: Mutex::new(Some(tx)),
+                window,
             }),
         })
     }

@@ -9,9 +9,7 @@ use tokio::sync::oneshot;
 
 use super::committer::{CommitRequest, Message};
 use super::write_buffer::{Lookup, WriteBuffer, merge_range};
-use super::{
-    MAX_KEY_BYTES, MAX_TRANSACTION_BYTES, MAX_VALUE_BYTES, Shared, TRANSACTION_WINDOW, View,
-};
+use super::{MAX_KEY_BYTES, MAX_TRANSACTION_BYTES, MAX_VALUE_BYTES, Shared, View};
 use crate::backend::{BackendTransaction, KeyValue};
 use crate::error::StoreError;
 use crate::range::{RangeOption, key_after};
@@ -54,7 +52,7 @@ impl LayerTransaction {
     /// The view to read from, if the transaction may still read.
     fn readable_view(&self) -> Result<&View, StoreError> {
         let view = self.view.as_deref().ok_or(StoreError::Closed)?;
-        if self.started.elapsed() > TRANSACTION_WINDOW {
+        if self.started.elapsed() > self.shared.window {
             return Err(StoreError::TransactionTooOld);
         }
         Ok(view)
