@@ -1,5 +1,7 @@
 //! Accounts and devices end to end, through the SDK against a real node.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Node, fast_raw};
@@ -206,11 +208,9 @@ async fn concurrent_registrations_of_one_name_yield_one_account() {
     node.stop().await;
 }
 
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output>
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.map(tokio::spawn).collect();

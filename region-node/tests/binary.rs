@@ -1,5 +1,7 @@
 //! The real `region-node` binary: flags, environment, config file, SIGTERM.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{free_port, spawn_binary, terminate, wait_healthy};
