@@ -8,9 +8,16 @@
 //! - [`error`]: the error body and its stable codes.
 //! - [`auth`]: accounts, logins, tokens and devices.
 //! - [`users`]: public profiles and the caller's own account.
+//! - [`chats`]: chats, members, messages and history.
+//! - [`frames`]: WebSocket frames in both directions.
+//! - [`hlc`]: the wire form of hybrid logical clock timestamps.
 
 pub mod auth;
+pub mod chats;
 pub mod error;
+pub mod frames;
+pub mod hlc;
 pub mod users;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use hlc::Hlc;
