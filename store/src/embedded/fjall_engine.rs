@@ -42,7 +42,7 @@ impl Engine for FjallEngine {
     }
 
     fn apply(&mut self, batch: &EngineBatch) -> Result<(), StoreError> {
-        let mut write = self.db.batch().durability(Some(PersistMode::SyncAll));
+        let mut write = self.db.batch().durability(Some(PersistMode::SyncData));
         // The committer is the only writer, so the live tree is the pre-batch state.
         for (begin, end) in &batch.clear_ranges {
             for guard in self.keyspace.range(begin.as_slice()..end.as_slice()) {
