@@ -16,7 +16,8 @@ use crate::transaction::FdbTransaction;
 /// Cheap to share: wrap it in an [`Arc`] (or turn it into a [`store::Database`] with
 /// [`FdbBackend::into_database`]) and use it from any thread.
 pub struct FdbBackend {
-    db: foundationdb::Database,
+    /// Shared with every transaction handed out, so the FDB database handle outlives them.
+    db: Arc<foundationdb::Database>,
     /// Set by [`Backend::close`]; shared with every transaction handed out.
     closed: Arc<AtomicBool>,
 }
@@ -65,7 +66,7 @@ impl FdbBackend {
             }
         })?;
         Ok(FdbBackend {
-            db,
+            db: Arc::new(db),
             closed: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -84,7 +85,7 @@ impl Backend for FdbBackend {
             return Arc::new(FdbTransaction::closed(closed));
         }
         match self.db.create_trx() {
-            Ok(tx) => Arc::new(FdbTransaction::new(tx, closed)),
+            Ok(tx) => Arc::new(FdbTransaction::new(tx, Arc::clone(&self.db), closed)),
             Err(err) => Arc::new(FdbTransaction::failed(err, closed)),
         }
     }

@@ -48,10 +48,25 @@ impl Unavailable {
 /// Mutable state of one transaction.
 #[derive(Debug)]
 struct State {
-    /// The FDB transaction, or why there is none.
-    slot: Result<foundationdb::Transaction, Unavailable>,
+    /// The FDB transaction and the database it belongs to (kept alive as long as the
+    /// transaction), or why there is none.
+    slot: Result<Open, Unavailable>,
     /// A key or value over the store's limits was written; commit fails with `TooLarge`.
     oversized: bool,
+}
+
+/// A live FDB transaction. Fields drop in order: the transaction before its database.
+struct Open {
+    tx: foundationdb::Transaction,
+    _db: Arc<foundationdb::Database>,
+}
+
+impl std::fmt::Debug for Open {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Open")
+            .field("tx", &self.tx)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One FoundationDB transaction, handed out by [`FdbBackend`](crate::FdbBackend).
@@ -64,8 +79,12 @@ pub struct FdbTransaction {
 
 impl FdbTransaction {
     /// Wraps a freshly created FDB transaction.
-    pub(crate) fn new(tx: foundationdb::Transaction, backend_closed: Arc<AtomicBool>) -> Self {
-        Self::with_slot(Ok(tx), backend_closed)
+    pub(crate) fn new(
+        tx: foundationdb::Transaction,
+        db: Arc<foundationdb::Database>,
+        backend_closed: Arc<AtomicBool>,
+    ) -> Self {
+        Self::with_slot(Ok(Open { tx, _db: db }), backend_closed)
     }
 
     /// A transaction whose every operation fails with [`StoreError::Closed`].
@@ -82,10 +101,7 @@ impl FdbTransaction {
         Self::with_slot(Err(Unavailable::Failed(message)), backend_closed)
     }
 
-    fn with_slot(
-        slot: Result<foundationdb::Transaction, Unavailable>,
-        backend_closed: Arc<AtomicBool>,
-    ) -> Self {
+    fn with_slot(slot: Result<Open, Unavailable>, backend_closed: Arc<AtomicBool>) -> Self {
         FdbTransaction {
             state: Mutex::new(State {
                 slot,
@@ -108,7 +124,7 @@ impl FdbTransaction {
     ) -> Result<T, StoreError> {
         let state = self.state()?;
         match &state.slot {
-            Ok(tx) => Ok(op(tx)),
+            Ok(open) => Ok(op(&open.tx)),
             Err(why) => Err(why.to_error()),
         }
     }
@@ -122,7 +138,7 @@ impl FdbTransaction {
         };
         match &state.slot {
             Ok(_) if oversized => state.oversized = true,
-            Ok(tx) => op(tx),
+            Ok(open) => op(&open.tx),
             Err(Unavailable::Committed) => {
                 tracing::warn!("write to a transaction after commit ignored");
             }
@@ -205,10 +221,10 @@ impl BackendTransaction for FdbTransaction {
     }
 
     async fn commit(&self) -> Result<(), StoreError> {
-        let tx = {
+        let Open { tx, _db: db } = {
             let mut state = self.state()?;
-            let tx = match std::mem::replace(&mut state.slot, Err(Unavailable::Committed)) {
-                Ok(tx) => tx,
+            let open = match std::mem::replace(&mut state.slot, Err(Unavailable::Committed)) {
+                Ok(open) => open,
                 Err(why) => {
                     let err = why.to_error();
                     state.slot = Err(why);
@@ -218,14 +234,17 @@ impl BackendTransaction for FdbTransaction {
             if state.oversized {
                 return Err(StoreError::TooLarge);
             }
-            tx
+            open
         };
         if self.backend_closed.load(Ordering::Acquire) {
             return Err(StoreError::Closed);
         }
-        match tx.commit().await {
+        let outcome = match tx.commit().await {
             Ok(_committed) => Ok(()),
             Err(err) => Err(store_error(*err)),
-        }
+        };
+        // The committed (or failed) transaction was dropped above; now its database may go.
+        drop(db);
+        outcome
     }
 }
