@@ -17,9 +17,28 @@ pub struct RangeOption {
 }
 
 impl RangeOption {
-    /// All keys that start with `prefix`.
+    /// All keys that start with the bytes `prefix` (including `prefix` itself). For tuple
+    /// prefixes see also [`subspace`](Self::subspace).
     pub fn prefix(prefix: &[u8]) -> Self {
         Self::between(prefix, &prefix_end(prefix))
+    }
+
+    /// The keys that extend the tuple-encoded `prefix` by at least one more element:
+    /// `[prefix ++ 0x00, prefix ++ 0xff)`, like FoundationDB's `Subspace::range`.
+    ///
+    /// Prefer it over [`prefix`](Self::prefix) for tuple prefixes ending in a string or
+    /// bytes element: `pack(("chat", "a"))` is a byte prefix of `pack(("chat", "a\0", ..))`
+    /// (the escaped NUL continues the string), and only this range tells them apart.
+    pub fn subspace(prefix: &[u8]) -> Self {
+        let mut begin = prefix.to_vec();
+        begin.push(0x00);
+        let mut end = prefix.to_vec();
+        end.push(0xff);
+        RangeOption {
+            begin,
+            end,
+            ..Self::default()
+        }
     }
 
     /// All keys in `[begin, end)`.
