@@ -1,4 +1,5 @@
-//! [`Client`]: typed calls to the HTTP API.
+//! [`Client`]: typed calls to the HTTP API: the plumbing, accounts, devices
+//! and users. The chat endpoints are in [`crate::chats`].
 
 use protocol::ErrorBody;
 use protocol::auth::{
@@ -11,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::ClientError;
+use crate::url::encode_component;
 
 /// A client of one region's HTTP API, optionally holding an access token.
 #[derive(Clone, Debug)]
@@ -112,14 +114,14 @@ impl Client {
 
     /// `DELETE /v1/devices/{device_id}`.
     pub async fn revoke_device(&self, device_id: &str) -> Result<(), ClientError> {
-        self.send_empty(Method::DELETE, &format!("/v1/devices/{device_id}"))
-            .await
+        let path = format!("/v1/devices/{}", encode_component(device_id));
+        self.send_empty(Method::DELETE, &path).await
     }
 
     /// `GET /v1/users/{user_id}`.
     pub async fn user(&self, user_id: &str) -> Result<UserProfile, ClientError> {
-        self.send(Method::GET, &format!("/v1/users/{user_id}"), None::<&()>)
-            .await
+        let path = format!("/v1/users/{}", encode_component(user_id));
+        self.send(Method::GET, &path, None::<&()>).await
     }
 
     /// `GET /v1/users?username=`.
@@ -139,7 +141,8 @@ impl Client {
         }
     }
 
-    async fn send<B: Serialize, T: DeserializeOwned>(
+    /// Sends `body` (if any) as JSON and decodes the answer as `T`.
+    pub(crate) async fn send<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -152,8 +155,24 @@ impl Client {
         decode(request.send().await?).await
     }
 
-    async fn send_empty(&self, method: Method, path: &str) -> Result<(), ClientError> {
-        let response = self.request(method, path).send().await?;
+    /// Sends a request without a body; any success answer is `Ok(())`.
+    pub(crate) async fn send_empty(&self, method: Method, path: &str) -> Result<(), ClientError> {
+        self.send_ignoring_answer(method, path, None::<&()>).await
+    }
+
+    /// Sends `body` (if any) as JSON; any success answer is `Ok(())`, whatever
+    /// its body.
+    pub(crate) async fn send_ignoring_answer<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<(), ClientError> {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await?;
         if response.status().is_success() {
             Ok(())
         } else {
