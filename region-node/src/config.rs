@@ -5,6 +5,7 @@
 //! start-up receives `&Config` and never reads the environment itself.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -83,6 +84,14 @@ pub struct RawAuth {
 pub struct RawLimits {
     /// Largest accepted HTTP request body in bytes.
     pub max_body_bytes: Option<usize>,
+    /// Sends per second per device, on average.
+    pub sends_per_second: Option<u32>,
+    /// Sends per device allowed at once.
+    pub send_burst: Option<u32>,
+    /// Frames queued per connection before it counts as a slow consumer.
+    pub outbound_queue: Option<usize>,
+    /// Seconds a user stays online after their last connection closes.
+    pub presence_grace_secs: Option<u64>,
 }
 
 /// Which store the node runs on.
@@ -112,6 +121,14 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Largest accepted HTTP request body in bytes.
     pub max_body_bytes: usize,
+    /// Sends per second per device.
+    pub sends_per_second: NonZeroU32,
+    /// Send burst per device.
+    pub send_burst: NonZeroU32,
+    /// Outbound frames queued per connection.
+    pub outbound_queue: usize,
+    /// Presence grace period.
+    pub presence_grace: Duration,
 }
 
 /// Validated `[auth]`.
@@ -271,6 +288,23 @@ impl Config {
             ));
         }
 
+        let nonzero = |field: &'static str, value: u32| {
+            NonZeroU32::new(value).ok_or_else(|| invalid(field, "must be at least 1"))
+        };
+        let sends_per_second = nonzero(
+            "limits.sends_per_second",
+            raw.limits.sends_per_second.unwrap_or(50),
+        )?;
+        let send_burst = nonzero("limits.send_burst", raw.limits.send_burst.unwrap_or(200))?;
+        let outbound_queue = raw.limits.outbound_queue.unwrap_or(1024);
+        if !(16..=1_000_000).contains(&outbound_queue) {
+            return Err(invalid(
+                "limits.outbound_queue",
+                "must be between 16 and 1000000",
+            ));
+        }
+        let presence_grace = Duration::from_secs(raw.limits.presence_grace_secs.unwrap_or(5));
+
         Ok(Self {
             region,
             listen,
@@ -285,6 +319,10 @@ impl Config {
                 login_throttle_window: Duration::from_secs(window),
             },
             max_body_bytes,
+            sends_per_second,
+            send_burst,
+            outbound_queue,
+            presence_grace,
         })
     }
 }

@@ -11,18 +11,28 @@
 //! - [`state`]: the handles handlers share.
 //! - [`http`]: the HTTP API.
 //! - [`accounts`]: accounts, devices and tokens.
+//! - [`chat`]: chats, membership, the per-chat sequencer, receipts, typing.
+//! - [`hub`]: connections, fan-out and presence.
+//! - [`ws`]: WebSocket sessions.
+//! - [`hlc`]: the node's hybrid logical clock.
+//! - [`limits`]: per-device rate limits.
 //! - [`error`]: the one error type of the API.
 //! - [`storage`]: opening the configured store backend.
 //! - [`clock`]: wall-clock time in protocol units.
 
 pub mod accounts;
+pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod hlc;
 pub mod http;
+pub mod hub;
+pub mod limits;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod ws;
 
 pub use config::Config;
 pub use server::{RunError, run};

@@ -8,9 +8,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::net::TcpListener;
 use tracing::Instrument as _;
 
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
 use crate::accounts::Accounts;
+use crate::chat::Chats;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::hlc::HlcClock;
+use crate::hub::Hub;
+use crate::limits::Limits;
 use crate::state::AppState;
 
 /// Why a node stopped with an error.
@@ -46,11 +53,28 @@ async fn serve(
     let db = crate::storage::open(&config)?;
     let accounts = Accounts::open(db.clone(), &config.auth, &config.region).await?;
     let ready = Arc::new(AtomicBool::new(false));
+    let tracker = TaskTracker::new();
+    let hub = Hub::new(config.outbound_queue, config.presence_grace, db.clone());
+    let hlc = Arc::new(HlcClock::new());
+    let chats = Chats::new(
+        db.clone(),
+        hub.clone(),
+        hlc.clone(),
+        &config.region,
+        tracker.clone(),
+    );
+    let limits = Limits::new(config.sends_per_second, config.send_burst);
+    let stop = CancellationToken::new();
     let state = AppState {
         config: Arc::new(config),
         db: db.clone(),
         accounts,
         ready: ready.clone(),
+        hub,
+        chats,
+        hlc,
+        limits,
+        shutdown: stop.clone(),
     };
     let app = crate::http::router(state.clone());
     let addr = listener.local_addr()?;
@@ -65,9 +89,19 @@ async fn serve(
     .with_graceful_shutdown(async move {
         shutdown.await;
         drain.store(false, Ordering::Release);
+        stop.cancel();
         tracing::info!("draining");
     })
     .await?;
+    // Chat tasks finish what they hold (pending receipts) once idle channels close.
+    tracker.close();
+    drop(state);
+    if tokio::time::timeout(std::time::Duration::from_secs(10), tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("chat tasks still running at shutdown");
+    }
     db.close().await?;
     tracing::info!("stopped");
     Ok(())

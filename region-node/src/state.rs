@@ -5,8 +5,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use store::Database;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::accounts::Accounts;
+use crate::chat::Chats;
 use crate::config::Config;
+use crate::hlc::HlcClock;
+use crate::hub::Hub;
+use crate::limits::Limits;
 
 /// A cheap-to-clone bundle of the node's services.
 #[derive(Clone)]
@@ -19,6 +25,16 @@ pub struct AppState {
     pub accounts: Accounts,
     /// False while starting and once draining for shutdown.
     pub ready: Arc<AtomicBool>,
+    /// Connections and presence.
+    pub hub: Hub,
+    /// Chats and messages.
+    pub chats: Chats,
+    /// The node's hybrid logical clock.
+    pub hlc: Arc<HlcClock>,
+    /// Rate limits.
+    pub limits: Limits,
+    /// Cancelled when the node shuts down; sessions close on it.
+    pub shutdown: CancellationToken,
 }
 
 impl AppState {

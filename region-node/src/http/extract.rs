@@ -1,7 +1,7 @@
 //! Extractors that fail with the protocol's error body instead of axum's
 //! plain-text rejections.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -29,6 +29,17 @@ impl From<JsonRejection> for ApiError {
             other => other.body_text(),
         };
         ApiError::bad_request(message)
+    }
+}
+
+/// A query string; malformed ones become `bad_request`.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::bad_request(rejection.body_text())
     }
 }
 

@@ -4,8 +4,10 @@
 //! - [`health`]: liveness and readiness.
 //! - [`auth`]: register, login, refresh, logout, devices.
 //! - [`users`]: the caller and public profiles.
+//! - [`chats`]: chats, members, messages, history, read marks.
 
 pub mod auth;
+pub mod chats;
 pub mod extract;
 pub mod health;
 pub mod users;
@@ -33,6 +35,22 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me", get(users::me))
         .route("/v1/users", get(users::by_username))
         .route("/v1/users/{user_id}", get(users::by_id))
+        .route("/v1/chats", post(chats::create).get(chats::list))
+        .route(
+            "/v1/chats/{chat_id}",
+            get(chats::get).patch(chats::update).delete(chats::delete),
+        )
+        .route("/v1/chats/{chat_id}/members", post(chats::add_members))
+        .route(
+            "/v1/chats/{chat_id}/members/{user_id}",
+            delete(chats::remove_member),
+        )
+        .route(
+            "/v1/chats/{chat_id}/messages",
+            post(chats::send).get(chats::history),
+        )
+        .route("/v1/chats/{chat_id}/read", post(chats::read))
+        .route("/v1/ws", get(crate::ws::upgrade))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

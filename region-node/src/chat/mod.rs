@@ -1,0 +1,407 @@
+//! The chat domain: chats, membership, messages, receipts and typing.
+//!
+//! - [`keys`]: store layout.
+//! - [`records`]: stored records.
+//! - [`sequencer`]: the per-chat task that orders and writes everything.
+//! - [`registry`]: one task per active chat.
+//! - [`reads`]: history, chat lists and replay, straight from the store.
+//!
+//! History visibility: a member added later sees the whole earlier history
+//! (the group is a shared room, as in Slack). A removed member may read up
+//! to the `seq` of the message that removed them, and receives nothing
+//! after it.
+
+pub mod keys;
+pub mod reads;
+pub mod records;
+pub mod registry;
+pub mod sequencer;
+
+use std::sync::Arc;
+
+use protocol::ErrorCode;
+use protocol::chats::{
+    Chat, ChatKind, Message, MessageKind, Role, SendMessageResponse, SendStatus, SystemEvent,
+};
+use protocol::frames::{MAX_TEXT_BYTES, ServerFrame};
+use tokio::sync::oneshot;
+use tokio_util::task::TaskTracker;
+
+use crate::accounts::records::{decode, encode, user_key};
+use crate::error::ApiError;
+use crate::hlc::HlcClock;
+use crate::hub::{Hub, Outbound};
+use records::{ChatRecord, MemberRecord};
+use sequencer::{Appended, Change, Command, MAX_MEMBERS};
+
+/// What chat tasks share.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    pub db: store::Database,
+    pub hub: Hub,
+    pub hlc: Arc<HlcClock>,
+    pub region: String,
+    pub tracker: TaskTracker,
+}
+
+/// The chat service; cheap to clone.
+#[derive(Clone)]
+pub struct Chats {
+    ctx: Ctx,
+    registry: registry::Registry,
+}
+
+fn new_chat_id() -> String {
+    format!("c_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// 1–256 characters, not blank.
+pub fn validate_title(title: &str) -> Result<(), ApiError> {
+    let count = title.chars().count();
+    if count == 0 || title.trim().is_empty() {
+        return Err(ApiError::bad_request("title must not be empty"));
+    }
+    if count > 256 {
+        return Err(ApiError::new(
+            ErrorCode::TooLarge,
+            "title is over 256 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Up to 4,096 characters.
+pub fn validate_description(description: &str) -> Result<(), ApiError> {
+    if description.chars().count() > 4096 {
+        return Err(ApiError::new(
+            ErrorCode::TooLarge,
+            "description is over 4096 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// 1 byte to 64 KiB of text and a 1–128 character idempotency key.
+pub fn validate_send(client_msg_id: &str, text: &str) -> Result<(), ApiError> {
+    if client_msg_id.is_empty() || client_msg_id.chars().count() > 128 {
+        return Err(ApiError::bad_request(
+            "client_msg_id must be 1 to 128 characters",
+        ));
+    }
+    if text.is_empty() {
+        return Err(ApiError::bad_request("text must not be empty"));
+    }
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(ApiError::new(ErrorCode::TooLarge, "text is over 64 KiB"));
+    }
+    Ok(())
+}
+
+impl Chats {
+    /// The chat service of this node.
+    pub fn new(
+        db: store::Database,
+        hub: Hub,
+        hlc: Arc<HlcClock>,
+        region: &str,
+        tracker: TaskTracker,
+    ) -> Self {
+        let ctx = Ctx {
+            db,
+            hub,
+            hlc,
+            region: region.to_owned(),
+            tracker,
+        };
+        Self {
+            registry: registry::Registry::new(ctx.clone()),
+            ctx,
+        }
+    }
+
+    /// The store.
+    pub fn db(&self) -> &store::Database {
+        &self.ctx.db
+    }
+
+    /// The direct chat of `user` and `peer`, created on first use.
+    #[tracing::instrument(skip(self))]
+    pub async fn direct(&self, user: &str, peer: &str) -> Result<Chat, ApiError> {
+        if user == peer {
+            return Err(ApiError::bad_request("a direct chat needs another user"));
+        }
+        let created = self
+            .ctx
+            .db
+            .run(|tx| {
+                let region = self.ctx.region.clone();
+                async move {
+                    if tx.get(&user_key(peer)).await?.is_none() {
+                        return Err(ApiError::not_found(format!("no such user {peer}")));
+                    }
+                    if let Some(id) = tx.get(&keys::direct(user, peer)).await? {
+                        return Ok((String::from_utf8_lossy(&id).into_owned(), false));
+                    }
+                    let chat_id = new_chat_id();
+                    let record = ChatRecord {
+                        chat_id: chat_id.clone(),
+                        kind: ChatKind::Direct,
+                        title: String::new(),
+                        description: String::new(),
+                        home_region: region,
+                        created_at: crate::clock::now_ms(),
+                        deleted: false,
+                    };
+                    tx.set(&keys::direct(user, peer), chat_id.as_bytes());
+                    tx.set(&keys::meta(&chat_id), &encode(&record));
+                    for id in [user, peer] {
+                        let member = MemberRecord {
+                            user_id: id.to_owned(),
+                            role: Role::Member,
+                            joined_seq: 0,
+                            removed_seq: None,
+                        };
+                        tx.set(&keys::member(&chat_id, id), &encode(&member));
+                        tx.set(&keys::user_chat(id, &chat_id), b"");
+                    }
+                    tx.set(&keys::members_count(&chat_id), &2u64.to_le_bytes());
+                    tx.set(&keys::last_seq(&chat_id), &0u64.to_le_bytes());
+                    Ok((chat_id, true))
+                }
+            })
+            .await?;
+        let chat = reads::load_chat(&self.ctx.db, &created.0).await?;
+        if created.1 {
+            self.announce(&chat);
+        }
+        Ok(chat)
+    }
+
+    /// A new group owned by `owner`, with `chat_created` as its first message.
+    #[tracing::instrument(skip(self, members, description))]
+    pub async fn create_group(
+        &self,
+        owner: &str,
+        title: &str,
+        members: &[String],
+        description: Option<&str>,
+    ) -> Result<Chat, ApiError> {
+        validate_title(title)?;
+        let description = description.unwrap_or_default();
+        validate_description(description)?;
+        let mut all = vec![owner.to_owned()];
+        for m in members {
+            if !all.contains(m) {
+                all.push(m.clone());
+            }
+        }
+        if all.len() > MAX_MEMBERS {
+            return Err(ApiError::new(
+                ErrorCode::TooLarge,
+                format!("a group has at most {MAX_MEMBERS} members"),
+            ));
+        }
+        let chat_id = new_chat_id();
+        let hlc = self.ctx.hlc.now();
+        let message = Message {
+            chat_id: chat_id.clone(),
+            seq: 1,
+            hlc,
+            sender_id: owner.to_owned(),
+            client_msg_id: "system-1".to_owned(),
+            kind: MessageKind::System,
+            text: format!("created the group {title}"),
+            event: Some(SystemEvent::ChatCreated),
+            user_ids: Some(all.clone()),
+            title: Some(title.to_owned()),
+            sent_at: hlc.millis(),
+        };
+        let record = ChatRecord {
+            chat_id: chat_id.clone(),
+            kind: ChatKind::Group,
+            title: title.to_owned(),
+            description: description.to_owned(),
+            home_region: self.ctx.region.clone(),
+            created_at: hlc.millis(),
+            deleted: false,
+        };
+        self.ctx
+            .db
+            .run(|tx| {
+                let (all, message, record, chat_id) = (
+                    all.clone(),
+                    message.clone(),
+                    record.clone(),
+                    chat_id.clone(),
+                );
+                async move {
+                    for id in &all {
+                        if tx.get_snapshot(&user_key(id)).await?.is_none() {
+                            return Err(ApiError::not_found(format!("no such user {id}")));
+                        }
+                    }
+                    tx.set(&keys::meta(&chat_id), &encode(&record));
+                    for id in &all {
+                        let role = if id == &all[0] {
+                            Role::Owner
+                        } else {
+                            Role::Member
+                        };
+                        let member = MemberRecord {
+                            user_id: id.clone(),
+                            role,
+                            joined_seq: 1,
+                            removed_seq: None,
+                        };
+                        tx.set(&keys::member(&chat_id, id), &encode(&member));
+                        tx.set(&keys::user_chat(id, &chat_id), b"");
+                    }
+                    tx.set(
+                        &keys::members_count(&chat_id),
+                        &(all.len() as u64).to_le_bytes(),
+                    );
+                    tx.set(&keys::message(&chat_id, 1), &encode(&message));
+                    tx.set(&keys::last_seq(&chat_id), &1u64.to_le_bytes());
+                    Ok(())
+                }
+            })
+            .await?;
+        let chat = reads::load_chat(&self.ctx.db, &chat_id).await?;
+        self.announce(&chat);
+        let frame = crate::ws::encode(&ServerFrame::Message(message));
+        let out = Outbound::Message {
+            chat_id: chat_id.as_str().into(),
+            seq: 1,
+            frame,
+        };
+        self.ctx
+            .hub
+            .send_to(all.iter().map(String::as_str), &out, None);
+        tracing::info!(chat = %chat_id, members = all.len(), "group created");
+        Ok(chat)
+    }
+
+    fn announce(&self, chat: &Chat) {
+        let frame = crate::ws::encode(&ServerFrame::Chat { chat: chat.clone() });
+        self.ctx.hub.send_to(
+            chat.members.iter().map(|m| m.user_id.as_str()),
+            &Outbound::Frame(frame),
+            None,
+        );
+    }
+
+    /// Sends a text message; idempotent on (chat, sender, client_msg_id).
+    pub async fn send(
+        &self,
+        sender: &str,
+        chat_id: &str,
+        client_msg_id: &str,
+        text: &str,
+    ) -> Result<SendMessageResponse, ApiError> {
+        let answer = self
+            .enqueue_send(sender, chat_id, client_msg_id, text)
+            .await?;
+        let appended = answer
+            .await
+            .map_err(|_| ApiError::internal(&"chat task dropped a send"))??;
+        Ok(sent(chat_id, client_msg_id, appended))
+    }
+
+    /// Queues a send in the chat's order and returns the pending answer, so a
+    /// connection keeps its sends in order without waiting for each commit.
+    pub async fn enqueue_send(
+        &self,
+        sender: &str,
+        chat_id: &str,
+        client_msg_id: &str,
+        text: &str,
+    ) -> Result<oneshot::Receiver<Result<Appended, ApiError>>, ApiError> {
+        validate_send(client_msg_id, text)?;
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Append {
+            author: sender.to_owned(),
+            client_msg_id: client_msg_id.to_owned(),
+            text: text.to_owned(),
+            reply,
+        };
+        self.registry.send(chat_id, command).await?;
+        Ok(answer)
+    }
+
+    /// Applies a change to a group and answers the chat afterwards.
+    pub async fn change(
+        &self,
+        actor: &str,
+        chat_id: &str,
+        change: Change,
+    ) -> Result<Chat, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.registry
+            .send(
+                chat_id,
+                Command::Change {
+                    actor: actor.to_owned(),
+                    change,
+                    reply,
+                },
+            )
+            .await?;
+        answer
+            .await
+            .map_err(|_| ApiError::internal(&"chat task dropped a change"))?
+    }
+
+    /// Moves the user's delivered/read marks; answers once written.
+    pub async fn marks(
+        &self,
+        user: &str,
+        chat_id: &str,
+        delivered: u64,
+        read: u64,
+    ) -> Result<(), ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.registry
+            .send(
+                chat_id,
+                Command::Marks {
+                    user: user.to_owned(),
+                    delivered,
+                    read,
+                    reply,
+                },
+            )
+            .await?;
+        answer
+            .await
+            .map_err(|_| ApiError::internal(&"chat task dropped receipts"))?
+    }
+
+    /// Typing started or stopped; not stored.
+    pub async fn typing(&self, user: &str, chat_id: &str, active: bool) -> Result<(), ApiError> {
+        self.registry
+            .send(
+                chat_id,
+                Command::Typing {
+                    user: user.to_owned(),
+                    active,
+                },
+            )
+            .await
+    }
+}
+
+/// The `sent` answer of a committed send.
+pub fn sent(chat_id: &str, client_msg_id: &str, appended: Appended) -> SendMessageResponse {
+    SendMessageResponse {
+        chat_id: chat_id.to_owned(),
+        client_msg_id: client_msg_id.to_owned(),
+        seq: appended.seq,
+        hlc: appended.hlc,
+        status: SendStatus::Sent,
+    }
+}
+
+/// Decodes a stored message.
+pub(crate) fn decode_message(bytes: &[u8]) -> Result<Message, ApiError> {
+    decode(bytes)
+}

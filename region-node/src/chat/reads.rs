@@ -1,0 +1,228 @@
+//! Reads straight from the store: a chat, the caller's chat list, history
+//! pages and replay, each checked against what the reader may see.
+
+use protocol::ErrorCode;
+use protocol::chats::{Chat, ChatSummary, History, MemberInfo, Message};
+use store::{Database, RangeOption};
+
+use super::keys;
+use super::records::{ChatRecord, Marks, MemberRecord};
+use super::sequencer::read_seq;
+use crate::accounts::records::decode;
+use crate::error::ApiError;
+
+/// Largest history page.
+pub const MAX_PAGE: usize = 500;
+/// History page size when none is asked for.
+pub const DEFAULT_PAGE: usize = 50;
+
+/// A chat with its current members, as stored.
+pub async fn load_chat(db: &Database, chat_id: &str) -> Result<Chat, ApiError> {
+    let tx = db.begin();
+    let record: ChatRecord = match tx.get_snapshot(&keys::meta(chat_id)).await? {
+        Some(bytes) => decode(&bytes)?,
+        None => return Err(ApiError::not_found("no such chat")),
+    };
+    let last_seq = read_seq(&tx, &keys::last_seq(chat_id)).await?;
+    let mut members = Vec::new();
+    for (_, value) in tx
+        .get_range(RangeOption::prefix(&keys::members(chat_id)).snapshot())
+        .await?
+    {
+        let m: MemberRecord = decode(&value)?;
+        if m.is_current() {
+            members.push(MemberInfo {
+                user_id: m.user_id,
+                role: m.role,
+                joined_seq: m.joined_seq,
+            });
+        }
+    }
+    Ok(Chat {
+        chat_id: record.chat_id,
+        kind: record.kind,
+        title: record.title,
+        description: record.description,
+        home_region: record.home_region,
+        created_at: record.created_at,
+        last_seq,
+        members,
+        deleted: record.deleted,
+    })
+}
+
+/// The highest `seq` `user` may read in `chat_id` (`u64::MAX`: everything);
+/// `not_found` for an unknown or deleted chat, `not_member` for a stranger.
+pub async fn visible_limit(db: &Database, user: &str, chat_id: &str) -> Result<u64, ApiError> {
+    let tx = db.begin();
+    let Some(meta) = tx.get_snapshot(&keys::meta(chat_id)).await? else {
+        return Err(ApiError::not_found("no such chat"));
+    };
+    let record: ChatRecord = decode(&meta)?;
+    let member = match tx.get_snapshot(&keys::member(chat_id, user)).await? {
+        Some(bytes) => decode::<MemberRecord>(&bytes)?,
+        None => {
+            return Err(ApiError::new(
+                ErrorCode::NotMember,
+                "not a member of this chat",
+            ));
+        }
+    };
+    if record.deleted {
+        return Err(ApiError::not_found("chat was deleted"));
+    }
+    Ok(member.read_limit().unwrap_or(u64::MAX))
+}
+
+/// A chat for a current member.
+pub async fn chat_for(db: &Database, user: &str, chat_id: &str) -> Result<Chat, ApiError> {
+    let limit = visible_limit(db, user, chat_id).await?;
+    if limit != u64::MAX {
+        return Err(ApiError::new(
+            ErrorCode::NotMember,
+            "no longer a member of this chat",
+        ));
+    }
+    load_chat(db, chat_id).await
+}
+
+/// A page of history in ascending `seq`: after `after` (exclusive) going
+/// forward, or before `before` (exclusive) going back, or the newest page.
+pub async fn history(
+    db: &Database,
+    user: &str,
+    chat_id: &str,
+    after: Option<u64>,
+    before: Option<u64>,
+    limit: Option<usize>,
+) -> Result<History, ApiError> {
+    let visible = visible_limit(db, user, chat_id).await?;
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::bad_request(format!(
+            "limit must be 1 to {MAX_PAGE}"
+        )));
+    }
+    let top = before.map_or(visible, |b| b.saturating_sub(1).min(visible));
+    let bottom = after.map_or(1, |a| a.saturating_add(1));
+    if bottom > top {
+        return Ok(History {
+            messages: Vec::new(),
+            has_more: false,
+        });
+    }
+    let range = RangeOption::between(
+        &keys::message(chat_id, bottom),
+        &keys::message(chat_id, top.saturating_add(1)),
+    );
+    // With only `after`, read forward from it; otherwise the newest page below `before`.
+    let forward = after.is_some() && before.is_none();
+    let range = if forward {
+        range.limit(limit + 1)
+    } else {
+        range.limit(limit + 1).reverse()
+    };
+    let rows = db.begin().get_range(range.snapshot()).await?;
+    let has_more = rows.len() > limit;
+    let mut messages = rows
+        .iter()
+        .take(limit)
+        .map(|(_, v)| super::decode_message(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !forward {
+        messages.reverse();
+    }
+    Ok(History { messages, has_more })
+}
+
+/// Messages of `chat_id` with `seq` in `from..=to` visible to `user`, at
+/// most `max`, ascending.
+pub async fn replay(
+    db: &Database,
+    user: &str,
+    chat_id: &str,
+    from: u64,
+    to: u64,
+    max: usize,
+) -> Result<Vec<Message>, ApiError> {
+    let visible = visible_limit(db, user, chat_id).await?;
+    let to = to.min(visible);
+    if from > to || from == 0 && to == 0 {
+        return Ok(Vec::new());
+    }
+    let end = if to == u64::MAX {
+        keys::message(chat_id, u64::MAX)
+    } else {
+        keys::message(chat_id, to + 1)
+    };
+    let range = RangeOption::between(&keys::message(chat_id, from.max(1)), &end)
+        .limit(max)
+        .snapshot();
+    let rows = db.begin().get_range(range).await?;
+    rows.iter().map(|(_, v)| super::decode_message(v)).collect()
+}
+
+/// Every chat `user` is or was in.
+pub async fn user_chat_ids(db: &Database, user: &str) -> Result<Vec<String>, ApiError> {
+    let rows = db
+        .begin()
+        .get_range(RangeOption::prefix(&keys::user_chats(user)).snapshot())
+        .await?;
+    rows.iter()
+        .map(|(k, _)| {
+            store::tuple::unpack::<(String, String, String)>(k)
+                .map(|t| t.2)
+                .map_err(|e| ApiError::internal(&format!("corrupt user_chats key: {e}")))
+        })
+        .collect()
+}
+
+/// The caller's current chats, most recently active first.
+pub async fn list(db: &Database, user: &str) -> Result<Vec<ChatSummary>, ApiError> {
+    let mut out = Vec::new();
+    for chat_id in user_chat_ids(db, user).await? {
+        let tx = db.begin();
+        let member = match tx.get_snapshot(&keys::member(&chat_id, user)).await? {
+            Some(bytes) => decode::<MemberRecord>(&bytes)?,
+            None => continue,
+        };
+        let Some(meta) = tx.get_snapshot(&keys::meta(&chat_id)).await? else {
+            continue;
+        };
+        let record: ChatRecord = decode(&meta)?;
+        if !member.is_current() || record.deleted {
+            continue;
+        }
+        let last_seq = read_seq(&tx, &keys::last_seq(&chat_id)).await?;
+        let marks: Marks = match tx.get_snapshot(&keys::receipt(&chat_id, user)).await? {
+            Some(bytes) => decode(&bytes)?,
+            None => Marks::default(),
+        };
+        let members_count = read_seq(&tx, &keys::members_count(&chat_id)).await?;
+        let last = tx
+            .get_range(
+                RangeOption::prefix(&keys::messages(&chat_id))
+                    .reverse()
+                    .limit(1)
+                    .snapshot(),
+            )
+            .await?;
+        let last_message = last
+            .first()
+            .map(|(_, v)| super::decode_message(v))
+            .transpose()?;
+        out.push(ChatSummary {
+            chat_id: record.chat_id,
+            kind: record.kind,
+            title: record.title,
+            home_region: record.home_region,
+            members_count,
+            last_seq,
+            read_seq: marks.read_seq,
+            unread: last_seq.saturating_sub(marks.read_seq),
+            last_message,
+        });
+    }
+    out.sort_by_key(|c| std::cmp::Reverse(c.last_message.as_ref().map_or(0, |m| m.sent_at)));
+    Ok(out)
+}

@@ -1,0 +1,105 @@
+//! Records the chat domain stores, besides messages (which are stored as
+//! their protocol form).
+
+use protocol::chats::{ChatKind, Role};
+use serde::{Deserialize, Serialize};
+
+/// A chat's metadata.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChatRecord {
+    /// Opaque id, `c_…`.
+    pub chat_id: String,
+    /// Direct or group.
+    pub kind: ChatKind,
+    /// Group title.
+    pub title: String,
+    /// Group description.
+    pub description: String,
+    /// Region that sequences the chat.
+    pub home_region: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: u64,
+    /// Set once the owner deleted the group.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// A member, or a former member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRecord {
+    /// The user.
+    pub user_id: String,
+    /// Role while a member.
+    pub role: Role,
+    /// `seq` of the message that added them (0 for direct chats).
+    pub joined_seq: u64,
+    /// `seq` of the message that removed them; they may read up to it.
+    #[serde(default)]
+    pub removed_seq: Option<u64>,
+}
+
+impl MemberRecord {
+    /// Whether they are a current member.
+    pub fn is_current(&self) -> bool {
+        self.removed_seq.is_none()
+    }
+
+    /// The highest `seq` they may read, `None` meaning no limit.
+    pub fn read_limit(&self) -> Option<u64> {
+        self.removed_seq
+    }
+}
+
+/// A member's delivered and read marks; both only ever grow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Marks {
+    /// Highest `seq` delivered to any of the user's devices.
+    pub delivered_seq: u64,
+    /// Highest `seq` the user has read.
+    pub read_seq: u64,
+}
+
+impl Marks {
+    /// Merges another observation: each mark takes the maximum, and read
+    /// implies delivered.
+    pub fn merge(self, delivered: u64, read: u64) -> Self {
+        let read_seq = self.read_seq.max(read);
+        Self {
+            delivered_seq: self.delivered_seq.max(delivered).max(read_seq),
+            read_seq,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_never_go_backwards() {
+        let m = Marks::default().merge(5, 3);
+        assert_eq!(
+            m,
+            Marks {
+                delivered_seq: 5,
+                read_seq: 3
+            }
+        );
+        let m = m.merge(2, 1);
+        assert_eq!(
+            m,
+            Marks {
+                delivered_seq: 5,
+                read_seq: 3
+            }
+        );
+        let m = m.merge(0, 9);
+        assert_eq!(
+            m,
+            Marks {
+                delivered_seq: 9,
+                read_seq: 9
+            }
+        );
+    }
+}

@@ -1,0 +1,737 @@
+//! The chat task: one per active chat, the only writer of its log.
+//!
+//! It owns the chat's sequencer, membership and receipt marks in memory, so
+//! a chat takes one write at a time without locks. Sends queued together are
+//! appended in one store transaction (and the store's group commit merges
+//! transactions of different chats into one fsync); `sent` is answered only
+//! after the commit. Committed messages are encoded once and fanned out to
+//! every connection of every member through the hub.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use protocol::Hlc;
+use protocol::chats::{Chat, ChatKind, MemberInfo, Message, MessageKind, Role, SystemEvent};
+use protocol::frames::ServerFrame;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::Ctx;
+use super::keys;
+use super::records::{ChatRecord, Marks, MemberRecord};
+use crate::accounts::records::{decode, encode};
+use crate::error::ApiError;
+use crate::hub::Outbound;
+use protocol::ErrorCode;
+
+/// Largest group, owner included.
+pub const MAX_MEMBERS: usize = 1000;
+/// How long receipt marks wait to be written together.
+const MARKS_DELAY: Duration = Duration::from_millis(50);
+/// Typing expires without a refresh after this long.
+const TYPING_TTL: Duration = Duration::from_secs(6);
+/// A chat task with nothing to do for this long stops.
+const IDLE: Duration = Duration::from_secs(300);
+/// Most commands handled in one batch.
+const BATCH: usize = 512;
+
+/// A committed send.
+#[derive(Debug, Clone, Copy)]
+pub struct Appended {
+    /// Its position.
+    pub seq: u64,
+    /// Its clock.
+    pub hlc: Hlc,
+}
+
+/// A change to the chat itself, written as a system message.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// New title.
+    Rename(String),
+    /// New description.
+    Describe(String),
+    /// Add these users.
+    AddMembers(Vec<String>),
+    /// Remove this user (the actor themself: leave).
+    Remove(String),
+    /// Delete the group.
+    Delete,
+}
+
+/// What a chat task does.
+pub enum Command {
+    /// Append a text message.
+    Append {
+        /// Sender.
+        author: String,
+        /// Idempotency key.
+        client_msg_id: String,
+        /// Text.
+        text: String,
+        /// Answer.
+        reply: oneshot::Sender<Result<Appended, ApiError>>,
+    },
+    /// Change title, description or membership.
+    Change {
+        /// Who asks.
+        actor: String,
+        /// What.
+        change: Change,
+        /// Answer: the chat afterwards.
+        reply: oneshot::Sender<Result<Chat, ApiError>>,
+    },
+    /// Move a member's delivered/read marks forward.
+    Marks {
+        /// Whose.
+        user: String,
+        /// Delivered up to.
+        delivered: u64,
+        /// Read up to.
+        read: u64,
+        /// Answered once written.
+        reply: oneshot::Sender<Result<(), ApiError>>,
+    },
+    /// Typing started or stopped.
+    Typing {
+        /// Who.
+        user: String,
+        /// Started or stopped.
+        active: bool,
+    },
+}
+
+/// A queued send: author, client_msg_id, text, and where to answer.
+type PendingAppend = (
+    String,
+    String,
+    String,
+    oneshot::Sender<Result<Appended, ApiError>>,
+);
+
+/// The state a chat task owns.
+pub(crate) struct ChatTask {
+    ctx: Ctx,
+    record: ChatRecord,
+    members: BTreeMap<String, MemberRecord>,
+    last_seq: u64,
+    marks: HashMap<String, Marks>,
+    dirty: HashMap<String, Marks>,
+    waiting: Vec<oneshot::Sender<Result<(), ApiError>>>,
+    flush_at: Option<Instant>,
+    typing: HashMap<String, Instant>,
+}
+
+impl ChatTask {
+    /// Loads the chat from the store; `not_found` if it does not exist.
+    pub(crate) async fn load(ctx: Ctx, chat_id: &str) -> Result<Self, ApiError> {
+        let tx = ctx.db.begin();
+        let record: ChatRecord = match tx.get(&keys::meta(chat_id)).await? {
+            Some(bytes) => decode(&bytes)?,
+            None => return Err(ApiError::not_found("no such chat")),
+        };
+        let last_seq = read_seq(&tx, &keys::last_seq(chat_id)).await?;
+        let mut members = BTreeMap::new();
+        for (_, value) in tx
+            .get_range(store::RangeOption::prefix(&keys::members(chat_id)))
+            .await?
+        {
+            let member: MemberRecord = decode(&value)?;
+            members.insert(member.user_id.clone(), member);
+        }
+        let mut marks = HashMap::new();
+        for user in members.keys() {
+            if let Some(bytes) = tx.get(&keys::receipt(chat_id, user)).await? {
+                marks.insert(user.clone(), decode::<Marks>(&bytes)?);
+            }
+        }
+        Ok(Self {
+            ctx,
+            record,
+            members,
+            last_seq,
+            marks,
+            dirty: HashMap::new(),
+            waiting: Vec::new(),
+            flush_at: None,
+            typing: HashMap::new(),
+        })
+    }
+
+    /// Serves commands until idle or the registry drops the channel.
+    pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            let flush_at = self.flush_at;
+            tokio::select! {
+                command = tokio::time::timeout(IDLE, rx.recv()) => {
+                    let Ok(Some(first)) = command else { break };
+                    let mut batch = vec![first];
+                    while batch.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(c) => batch.push(c),
+                            Err(_) => break,
+                        }
+                    }
+                    self.handle(batch).await;
+                }
+                () = async { if let Some(at) = flush_at { tokio::time::sleep_until(at).await } else { std::future::pending().await } } => {
+                    self.flush_marks().await;
+                }
+                _ = tick.tick(), if !self.typing.is_empty() => self.expire_typing(),
+            }
+        }
+        if !self.dirty.is_empty() {
+            self.flush_marks().await;
+        }
+        tracing::debug!(chat = %self.record.chat_id, "chat task stopped");
+    }
+
+    async fn handle(&mut self, batch: Vec<Command>) {
+        let mut appends = Vec::new();
+        for command in batch {
+            match command {
+                Command::Append {
+                    author,
+                    client_msg_id,
+                    text,
+                    reply,
+                } => {
+                    appends.push((author, client_msg_id, text, reply));
+                }
+                other => {
+                    if !appends.is_empty() {
+                        self.append(std::mem::take(&mut appends)).await;
+                    }
+                    match other {
+                        Command::Change {
+                            actor,
+                            change,
+                            reply,
+                        } => {
+                            let _ = reply.send(self.change(&actor, change).await);
+                        }
+                        Command::Marks {
+                            user,
+                            delivered,
+                            read,
+                            reply,
+                        } => self.mark(user, delivered, read, reply),
+                        Command::Typing { user, active } => self.set_typing(&user, active),
+                        Command::Append { .. } => {}
+                    }
+                }
+            }
+        }
+        if !appends.is_empty() {
+            self.append(appends).await;
+        }
+    }
+
+    fn is_current(&self, user: &str) -> bool {
+        self.members.get(user).is_some_and(MemberRecord::is_current)
+    }
+
+    fn current_members(&self) -> impl Iterator<Item = &str> {
+        self.members
+            .values()
+            .filter(|m| m.is_current())
+            .map(|m| m.user_id.as_str())
+    }
+
+    /// The chat as clients see it.
+    pub(crate) fn view(&self) -> Chat {
+        Chat {
+            chat_id: self.record.chat_id.clone(),
+            kind: self.record.kind,
+            title: self.record.title.clone(),
+            description: self.record.description.clone(),
+            home_region: self.record.home_region.clone(),
+            created_at: self.record.created_at,
+            last_seq: self.last_seq,
+            members: self
+                .members
+                .values()
+                .filter(|m| m.is_current())
+                .map(|m| MemberInfo {
+                    user_id: m.user_id.clone(),
+                    role: m.role,
+                    joined_seq: m.joined_seq,
+                })
+                .collect(),
+            deleted: self.record.deleted,
+        }
+    }
+
+    async fn append(&mut self, appends: Vec<PendingAppend>) {
+        let chat = self.record.chat_id.clone();
+        let tx = self.ctx.db.begin();
+        // Reading the counter with a conflict makes a second writer of this chat
+        // (there should be none) fail instead of forking the order.
+        let stored = match read_seq(&tx, &keys::last_seq(&chat)).await {
+            Ok(seq) => seq,
+            Err(e) => return fail_all(appends, &e),
+        };
+        if stored != self.last_seq {
+            tracing::warn!(%chat, stored, memory = self.last_seq, "chat counter moved under the task; reloading");
+            self.last_seq = stored;
+        }
+        let mut next = self.last_seq;
+        let mut fresh: Vec<Message> = Vec::new();
+        let mut outcomes: Vec<Result<Appended, ApiError>> = Vec::with_capacity(appends.len());
+        let mut in_batch: HashMap<(String, String), Appended> = HashMap::new();
+        for (author, client_msg_id, text, _) in &appends {
+            if self.record.deleted {
+                outcomes.push(Err(ApiError::not_found("chat was deleted")));
+                continue;
+            }
+            if !self.is_current(author) {
+                outcomes.push(Err(ApiError::new(
+                    ErrorCode::NotMember,
+                    "not a member of this chat",
+                )));
+                continue;
+            }
+            if let Some(done) = in_batch.get(&(author.clone(), client_msg_id.clone())) {
+                outcomes.push(Ok(*done));
+                continue;
+            }
+            match self.find_duplicate(&tx, author, client_msg_id).await {
+                Ok(Some(done)) => {
+                    outcomes.push(Ok(done));
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    outcomes.push(Err(e));
+                    continue;
+                }
+            }
+            next += 1;
+            let hlc = self.ctx.hlc.now();
+            let message = Message {
+                chat_id: chat.clone(),
+                seq: next,
+                hlc,
+                sender_id: author.clone(),
+                client_msg_id: client_msg_id.clone(),
+                kind: MessageKind::Text,
+                text: text.clone(),
+                event: None,
+                user_ids: None,
+                title: None,
+                sent_at: hlc.millis(),
+            };
+            tx.set(&keys::message(&chat, next), &encode(&message));
+            tx.set(
+                &keys::dedup(&chat, author, client_msg_id),
+                &next.to_le_bytes(),
+            );
+            let done = Appended { seq: next, hlc };
+            in_batch.insert((author.clone(), client_msg_id.clone()), done);
+            outcomes.push(Ok(done));
+            fresh.push(message);
+        }
+        // A sender has read what they sent.
+        let mut moved = Vec::new();
+        for message in &fresh {
+            let marks = self
+                .marks
+                .get(&message.sender_id)
+                .copied()
+                .unwrap_or_default();
+            let merged = marks.merge(message.seq, message.seq);
+            self.marks.insert(message.sender_id.clone(), merged);
+            self.dirty.remove(&message.sender_id);
+            moved.push((message.sender_id.clone(), merged));
+        }
+        for (user, marks) in &moved {
+            tx.set(&keys::receipt(&chat, user), &encode(marks));
+        }
+        if !fresh.is_empty() {
+            tx.set(&keys::last_seq(&chat), &next.to_le_bytes());
+        }
+        if let Err(error) = tx.commit().await {
+            let error = ApiError::from(error);
+            tracing::error!(%chat, %error, "append commit failed");
+            return fail_all(appends, &error);
+        }
+        self.last_seq = next;
+        for ((_, _, _, reply), outcome) in appends.into_iter().zip(outcomes) {
+            let _ = reply.send(outcome);
+        }
+        for message in &fresh {
+            self.fan_out(message, None);
+        }
+    }
+
+    async fn find_duplicate(
+        &self,
+        tx: &store::Transaction,
+        author: &str,
+        client_msg_id: &str,
+    ) -> Result<Option<Appended>, ApiError> {
+        let chat = &self.record.chat_id;
+        let Some(bytes) = tx.get(&keys::dedup(chat, author, client_msg_id)).await? else {
+            return Ok(None);
+        };
+        let seq = u64::try_from(store::decode_counter(&bytes)).unwrap_or(0);
+        let message: Message = match tx.get_snapshot(&keys::message(chat, seq)).await? {
+            Some(bytes) => decode(&bytes)?,
+            None => {
+                return Err(ApiError::internal(&format!(
+                    "dedup key of {chat} points at missing seq {seq}"
+                )));
+            }
+        };
+        Ok(Some(Appended {
+            seq,
+            hlc: message.hlc,
+        }))
+    }
+
+    fn fan_out(&self, message: &Message, extra: Option<&str>) {
+        let frame = crate::ws::encode(&ServerFrame::Message(message.clone()));
+        let out = Outbound::Message {
+            chat_id: message.chat_id.as_str().into(),
+            seq: message.seq,
+            frame,
+        };
+        self.ctx
+            .hub
+            .send_to(self.current_members().chain(extra), &out, None);
+    }
+
+    fn broadcast_chat(&self, extra: Option<&str>) {
+        let frame = crate::ws::encode(&ServerFrame::Chat { chat: self.view() });
+        self.ctx.hub.send_to(
+            self.current_members().chain(extra),
+            &Outbound::Frame(frame),
+            None,
+        );
+    }
+
+    async fn change(&mut self, actor: &str, change: Change) -> Result<Chat, ApiError> {
+        if self.record.deleted {
+            return Err(ApiError::not_found("chat was deleted"));
+        }
+        let Some(actor_role) = self
+            .members
+            .get(actor)
+            .filter(|m| m.is_current())
+            .map(|m| m.role)
+        else {
+            return Err(ApiError::new(
+                ErrorCode::NotMember,
+                "not a member of this chat",
+            ));
+        };
+        if self.record.kind == ChatKind::Direct {
+            return Err(ApiError::bad_request(
+                "direct chats cannot be renamed or change members",
+            ));
+        }
+        let is_admin = actor_role >= Role::Admin;
+        let forbidden = |what: &str| ApiError::new(ErrorCode::Forbidden, format!("only {what}"));
+        let seq = self.last_seq + 1;
+        let mut record = self.record.clone();
+        let mut members = self.members.clone();
+        let (event, user_ids, title, text) = match &change {
+            Change::Rename(title) => {
+                if !is_admin {
+                    return Err(forbidden("admins may rename the group"));
+                }
+                super::validate_title(title)?;
+                record.title = title.clone();
+                (
+                    SystemEvent::ChatRenamed,
+                    None,
+                    Some(title.clone()),
+                    format!("renamed the group to {title}"),
+                )
+            }
+            Change::Describe(description) => {
+                if !is_admin {
+                    return Err(forbidden("admins may change the description"));
+                }
+                super::validate_description(description)?;
+                record.description = description.clone();
+                (
+                    SystemEvent::ChatDescribed,
+                    None,
+                    None,
+                    "changed the description".to_owned(),
+                )
+            }
+            Change::AddMembers(ids) => {
+                if !is_admin {
+                    return Err(forbidden("admins may add members"));
+                }
+                let mut added = Vec::new();
+                for id in ids {
+                    if self.is_current(id) || added.contains(id) {
+                        continue;
+                    }
+                    if self
+                        .ctx
+                        .db
+                        .begin()
+                        .get_snapshot(&crate::accounts::records::user_key(id))
+                        .await?
+                        .is_none()
+                    {
+                        return Err(ApiError::not_found(format!("no such user {id}")));
+                    }
+                    added.push(id.clone());
+                }
+                if added.is_empty() {
+                    return Ok(self.view());
+                }
+                if self.current_members().count() + added.len() > MAX_MEMBERS {
+                    return Err(ApiError::new(
+                        ErrorCode::TooLarge,
+                        format!("a group has at most {MAX_MEMBERS} members"),
+                    ));
+                }
+                for id in &added {
+                    members.insert(
+                        id.clone(),
+                        MemberRecord {
+                            user_id: id.clone(),
+                            role: Role::Member,
+                            joined_seq: seq,
+                            removed_seq: None,
+                        },
+                    );
+                }
+                let text = format!("added {}", added.join(", "));
+                (SystemEvent::MemberAdded, Some(added), None, text)
+            }
+            Change::Remove(target) => {
+                let Some(target_role) = self
+                    .members
+                    .get(target)
+                    .filter(|m| m.is_current())
+                    .map(|m| m.role)
+                else {
+                    return Err(ApiError::not_found("not a member of this chat"));
+                };
+                if target != actor
+                    && !(is_admin && (actor_role == Role::Owner || target_role == Role::Member))
+                {
+                    return Err(forbidden(
+                        "admins may remove members, and only the owner may remove admins",
+                    ));
+                }
+                if let Some(m) = members.get_mut(target) {
+                    m.removed_seq = Some(seq);
+                }
+                if target_role == Role::Owner {
+                    let heir = members
+                        .values()
+                        .filter(|m| m.is_current())
+                        .max_by_key(|m| (m.role, std::cmp::Reverse(m.joined_seq)))
+                        .map(|m| m.user_id.clone());
+                    if let Some(heir) = heir.and_then(|h| members.get_mut(&h)) {
+                        heir.role = Role::Owner;
+                    }
+                }
+                let text = if target == actor {
+                    "left".to_owned()
+                } else {
+                    format!("removed {target}")
+                };
+                (
+                    SystemEvent::MemberRemoved,
+                    Some(vec![target.clone()]),
+                    None,
+                    text,
+                )
+            }
+            Change::Delete => {
+                if actor_role != Role::Owner {
+                    return Err(forbidden("the owner may delete the group"));
+                }
+                record.deleted = true;
+                (
+                    SystemEvent::ChatDeleted,
+                    None,
+                    None,
+                    "deleted the group".to_owned(),
+                )
+            }
+        };
+        let chat = record.chat_id.clone();
+        let hlc = self.ctx.hlc.now();
+        let message = Message {
+            chat_id: chat.clone(),
+            seq,
+            hlc,
+            sender_id: actor.to_owned(),
+            client_msg_id: format!("system-{seq}"),
+            kind: MessageKind::System,
+            text,
+            event: Some(event),
+            user_ids,
+            title,
+            sent_at: hlc.millis(),
+        };
+        let tx = self.ctx.db.begin();
+        if read_seq(&tx, &keys::last_seq(&chat)).await? != self.last_seq {
+            return Err(ApiError::conflict("the chat changed concurrently; retry"));
+        }
+        tx.set(&keys::message(&chat, seq), &encode(&message));
+        tx.set(&keys::last_seq(&chat), &seq.to_le_bytes());
+        tx.set(&keys::meta(&chat), &encode(&record));
+        for (id, member) in &members {
+            if self.members.get(id) != Some(member) {
+                tx.set(&keys::member(&chat, id), &encode(member));
+                tx.set(&keys::user_chat(id, &chat), b"");
+            }
+        }
+        let count = members.values().filter(|m| m.is_current()).count() as u64;
+        tx.set(&keys::members_count(&chat), &count.to_le_bytes());
+        tx.commit().await?;
+
+        let removed = match &change {
+            Change::Remove(target) => Some(target.clone()),
+            _ => None,
+        };
+        self.record = record;
+        self.members = members;
+        self.last_seq = seq;
+        // The removed member still receives the message that removes them, and nothing after.
+        self.fan_out(&message, removed.as_deref());
+        self.broadcast_chat(removed.as_deref());
+        tracing::info!(%chat, seq, ?event, "chat changed");
+        Ok(self.view())
+    }
+
+    fn mark(
+        &mut self,
+        user: String,
+        delivered: u64,
+        read: u64,
+        reply: oneshot::Sender<Result<(), ApiError>>,
+    ) {
+        let Some(member) = self.members.get(&user) else {
+            let _ = reply.send(Err(ApiError::new(
+                ErrorCode::NotMember,
+                "not a member of this chat",
+            )));
+            return;
+        };
+        let limit = member
+            .read_limit()
+            .unwrap_or(self.last_seq)
+            .min(self.last_seq);
+        if delivered.max(read) > limit {
+            let _ = reply.send(Err(ApiError::bad_request(format!(
+                "seq is beyond the last message you can see ({limit})"
+            ))));
+            return;
+        }
+        let before = self.marks.get(&user).copied().unwrap_or_default();
+        let after = before.merge(delivered, read);
+        if after != before {
+            self.marks.insert(user.clone(), after);
+            self.dirty.insert(user, after);
+        }
+        self.waiting.push(reply);
+        if self.flush_at.is_none() {
+            self.flush_at = Some(Instant::now() + MARKS_DELAY);
+        }
+    }
+
+    async fn flush_marks(&mut self) {
+        self.flush_at = None;
+        let dirty = std::mem::take(&mut self.dirty);
+        let waiting = std::mem::take(&mut self.waiting);
+        let chat = self.record.chat_id.clone();
+        let result = if dirty.is_empty() {
+            Ok(())
+        } else {
+            let tx = self.ctx.db.begin();
+            for (user, marks) in &dirty {
+                tx.set(&keys::receipt(&chat, user), &encode(marks));
+            }
+            tx.commit().await.map_err(ApiError::from)
+        };
+        match &result {
+            Ok(()) => {
+                for (user, marks) in &dirty {
+                    let frame = crate::ws::encode(&ServerFrame::Receipt {
+                        chat_id: chat.clone(),
+                        user_id: user.clone(),
+                        delivered_seq: marks.delivered_seq,
+                        read_seq: marks.read_seq,
+                    });
+                    self.ctx
+                        .hub
+                        .send_to(self.current_members(), &Outbound::Frame(frame), None);
+                }
+            }
+            Err(error) => tracing::error!(%chat, %error, "write receipts"),
+        }
+        for reply in waiting {
+            let _ = reply.send(match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(ApiError::new(e.code, e.message.clone())),
+            });
+        }
+    }
+
+    fn set_typing(&mut self, user: &str, active: bool) {
+        if !self.is_current(user) {
+            return;
+        }
+        let was = self.typing.contains_key(user);
+        if active {
+            self.typing
+                .insert(user.to_owned(), Instant::now() + TYPING_TTL);
+        } else {
+            self.typing.remove(user);
+        }
+        if was != active {
+            self.send_typing(user, active);
+        }
+    }
+
+    fn expire_typing(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<String> = self
+            .typing
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(u, _)| u.clone())
+            .collect();
+        for user in expired {
+            self.typing.remove(&user);
+            self.send_typing(&user, false);
+        }
+    }
+
+    fn send_typing(&self, user: &str, active: bool) {
+        let frame = crate::ws::encode(&ServerFrame::Typing {
+            chat_id: self.record.chat_id.clone(),
+            user_id: user.to_owned(),
+            active,
+        });
+        let others = self.current_members().filter(|m| *m != user);
+        self.ctx.hub.send_to(others, &Outbound::Frame(frame), None);
+    }
+}
+
+fn fail_all(appends: Vec<PendingAppend>, error: &ApiError) {
+    for (_, _, _, reply) in appends {
+        let _ = reply.send(Err(ApiError::new(error.code, error.message.clone())));
+    }
+}
+
+/// Reads an 8-byte little-endian sequence number (0 when absent).
+pub(crate) async fn read_seq(tx: &store::Transaction, key: &[u8]) -> Result<u64, ApiError> {
+    Ok(tx
+        .get(key)
+        .await?
+        .map_or(0, |b| u64::try_from(store::decode_counter(&b)).unwrap_or(0)))
+}

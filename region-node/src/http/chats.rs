@@ -1,0 +1,220 @@
+//! `/v1/chats/*`: chats, members, messages, history and read marks.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use protocol::ErrorCode;
+use protocol::chats::{
+    AddMembersRequest, Chat, ChatList, CreateChatRequest, History, ReadRequest, SendMessageRequest,
+    SendMessageResponse, UpdateChatRequest,
+};
+use serde::Deserialize;
+
+use super::extract::{ApiJson, ApiQuery, Auth};
+use crate::chat::reads;
+use crate::chat::sequencer::Change;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `POST /v1/chats` → 201 with a new chat, 200 with an existing direct chat.
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiJson(request): ApiJson<CreateChatRequest>,
+) -> Result<(StatusCode, Json<Chat>), ApiError> {
+    match request {
+        CreateChatRequest::Direct { peer } => {
+            let chat = state.chats.direct(&who.user_id, &peer).await?;
+            let fresh = chat.created_at + 2_000 > crate::clock::now_ms() && chat.last_seq == 0;
+            let status = if fresh {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((status, Json(chat)))
+        }
+        CreateChatRequest::Group {
+            title,
+            members,
+            description,
+        } => {
+            let chat = state
+                .chats
+                .create_group(&who.user_id, &title, &members, description.as_deref())
+                .await?;
+            Ok((StatusCode::CREATED, Json(chat)))
+        }
+    }
+}
+
+/// `GET /v1/chats`.
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> Result<Json<ChatList>, ApiError> {
+    let chats = reads::list(state.chats.db(), &who.user_id).await?;
+    Ok(Json(ChatList { chats }))
+}
+
+/// `GET /v1/chats/{chat_id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(chat_id): Path<String>,
+) -> Result<Json<Chat>, ApiError> {
+    reads::chat_for(state.chats.db(), &who.user_id, &chat_id)
+        .await
+        .map(Json)
+}
+
+/// `PATCH /v1/chats/{chat_id}`.
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(chat_id): Path<String>,
+    ApiJson(request): ApiJson<UpdateChatRequest>,
+) -> Result<Json<Chat>, ApiError> {
+    if request.title.is_none() && request.description.is_none() {
+        return Err(ApiError::bad_request(
+            "nothing to change: give title or description",
+        ));
+    }
+    // Validate both before changing either, so a bad field changes nothing.
+    if let Some(title) = &request.title {
+        crate::chat::validate_title(title)?;
+    }
+    if let Some(description) = &request.description {
+        crate::chat::validate_description(description)?;
+    }
+    let mut chat = None;
+    if let Some(title) = request.title {
+        chat = Some(
+            state
+                .chats
+                .change(&who.user_id, &chat_id, Change::Rename(title))
+                .await?,
+        );
+    }
+    if let Some(description) = request.description {
+        chat = Some(
+            state
+                .chats
+                .change(&who.user_id, &chat_id, Change::Describe(description))
+                .await?,
+        );
+    }
+    chat.map(Json)
+        .ok_or_else(|| ApiError::internal(&"update produced no chat"))
+}
+
+/// `POST /v1/chats/{chat_id}/members`.
+pub async fn add_members(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(chat_id): Path<String>,
+    ApiJson(request): ApiJson<AddMembersRequest>,
+) -> Result<Json<Chat>, ApiError> {
+    if request.user_ids.is_empty() {
+        return Err(ApiError::bad_request("user_ids must not be empty"));
+    }
+    if request.user_ids.len() > crate::chat::sequencer::MAX_MEMBERS {
+        return Err(ApiError::new(ErrorCode::TooLarge, "too many user_ids"));
+    }
+    state
+        .chats
+        .change(&who.user_id, &chat_id, Change::AddMembers(request.user_ids))
+        .await
+        .map(Json)
+}
+
+/// `DELETE /v1/chats/{chat_id}/members/{user_id}`: remove, or leave when
+/// `user_id` is the caller.
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path((chat_id, user_id)): Path<(String, String)>,
+) -> Result<Json<Chat>, ApiError> {
+    state
+        .chats
+        .change(&who.user_id, &chat_id, Change::Remove(user_id))
+        .await
+        .map(Json)
+}
+
+/// `DELETE /v1/chats/{chat_id}` → 204 (owner only).
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(chat_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .chats
+        .change(&who.user_id, &chat_id, Change::Delete)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/chats/{chat_id}/messages`.
+pub async fn send(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(chat_id): Path<String>,
+    ApiJson(request): ApiJson<SendMessageRequest>,
+) -> Result<Json<SendMessageResponse>, ApiError> {
+    state
+        .limits
+        .check_send(&who.device_id)
+        .map_err(ApiError::rate_limited)?;
+    state
+        .chats
+        .send(
+            &who.user_id,
+            &chat_id,
+            &request.client_msg_id,
+            &request.text,
+        )
+        .await
+        .map(Json)
+}
+
+/// Query of `GET /v1/chats/{chat_id}/messages`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    after_seq: Option<u64>,
+    before_seq: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/chats/{chat_id}/messages?after_seq=&before_seq=&limit=`.
+pub async fn history(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(chat_id): Path<String>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> Result<Json<History>, ApiError> {
+    reads::history(
+        state.chats.db(),
+        &who.user_id,
+        &chat_id,
+        query.after_seq,
+        query.before_seq,
+        query.limit,
+    )
+    .await
+    .map(Json)
+}
+
+/// `POST /v1/chats/{chat_id}/read` → 204.
+pub async fn read(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(chat_id): Path<String>,
+    ApiJson(request): ApiJson<ReadRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .chats
+        .marks(&who.user_id, &chat_id, request.seq, request.seq)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,201 @@
+//! The hub: every WebSocket connection of this node, by user, and the
+//! fan-out of frames to them.
+//!
+//! Each connection has a bounded outbound queue. Fan-out never waits: a
+//! frame that does not fit closes that connection ("slow consumer"), and the
+//! device catches up with `sync` after reconnecting, so one slow reader
+//! never slows anyone else. Frames are encoded once and shared as `Bytes`.
+//!
+//! - [`presence`]: online/offline with a grace period, and subscriptions.
+
+pub mod presence;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Something to write to one connection.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A `message` frame; the session keeps per-chat order with `seq`.
+    Message {
+        /// The chat.
+        chat_id: Arc<str>,
+        /// The message's position.
+        seq: u64,
+        /// The encoded frame.
+        frame: Bytes,
+    },
+    /// Any other encoded frame.
+    Frame(Bytes),
+}
+
+/// Why the hub closed a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillReason {
+    /// Its outbound queue overflowed.
+    SlowConsumer,
+    /// Its device was revoked or logged out.
+    Revoked,
+}
+
+struct Connection {
+    conn_id: u64,
+    device_id: String,
+    tx: mpsc::Sender<Outbound>,
+    kill: CancellationToken,
+    reason: Arc<std::sync::Mutex<Option<KillReason>>>,
+}
+
+/// A registered connection's end of the hub.
+pub struct Registration {
+    /// Unique id of the connection on this node.
+    pub conn_id: u64,
+    /// Frames to write.
+    pub rx: mpsc::Receiver<Outbound>,
+    /// The sending end of the same queue (for presence subscriptions).
+    pub tx: mpsc::Sender<Outbound>,
+    /// Cancelled when the hub wants the connection closed.
+    pub kill: CancellationToken,
+    reason: Arc<std::sync::Mutex<Option<KillReason>>>,
+}
+
+impl Registration {
+    /// Why the hub cancelled `kill`.
+    pub fn kill_reason(&self) -> Option<KillReason> {
+        *self.reason.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The node's connections; cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    users: Arc<RwLock<HashMap<String, Vec<Connection>>>>,
+    next_id: Arc<AtomicU64>,
+    queue: usize,
+    /// Presence of users connected here.
+    pub presence: presence::Presence,
+}
+
+impl Hub {
+    /// A hub whose connections queue up to `queue` frames each.
+    pub fn new(queue: usize, grace: Duration, db: store::Database) -> Self {
+        Self {
+            users: Arc::default(),
+            next_id: Arc::new(AtomicU64::new(1)),
+            queue,
+            presence: presence::Presence::new(grace, db),
+        }
+    }
+
+    /// Adds a connection of `user`'s `device`.
+    pub fn register(&self, user: &str, device: &str) -> Registration {
+        let conn_id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.queue);
+        let kill = CancellationToken::new();
+        let reason = Arc::new(std::sync::Mutex::new(None));
+        let first = {
+            let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
+            let conns = users.entry(user.to_owned()).or_default();
+            conns.push(Connection {
+                conn_id,
+                device_id: device.to_owned(),
+                tx: tx.clone(),
+                kill: kill.clone(),
+                reason: reason.clone(),
+            });
+            conns.len() == 1
+        };
+        if first {
+            self.presence.connected(user);
+        }
+        Registration {
+            conn_id,
+            rx,
+            tx,
+            kill,
+            reason,
+        }
+    }
+
+    /// Removes a connection.
+    pub fn unregister(&self, user: &str, conn_id: u64) {
+        let last = {
+            let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
+            let Some(conns) = users.get_mut(user) else {
+                return;
+            };
+            conns.retain(|c| c.conn_id != conn_id);
+            let empty = conns.is_empty();
+            if empty {
+                users.remove(user);
+            }
+            empty
+        };
+        self.presence.unsubscribe_all(conn_id);
+        if last {
+            self.presence.disconnected(user);
+        }
+    }
+
+    /// Queues `out` for every connection of each of `users`, except the
+    /// connection `except`.
+    pub fn send_to<'a>(
+        &self,
+        users: impl IntoIterator<Item = &'a str>,
+        out: &Outbound,
+        except: Option<u64>,
+    ) {
+        let map = self.users.read().unwrap_or_else(|e| e.into_inner());
+        for user in users {
+            for conn in map.get(user).into_iter().flatten() {
+                if Some(conn.conn_id) != except {
+                    offer(conn, out.clone());
+                }
+            }
+        }
+    }
+
+    /// Closes every connection of one device (it was revoked).
+    pub fn kill_device(&self, user: &str, device: &str) {
+        let map = self.users.read().unwrap_or_else(|e| e.into_inner());
+        for conn in map.get(user).into_iter().flatten() {
+            if conn.device_id == device {
+                set_reason(conn, KillReason::Revoked);
+                conn.kill.cancel();
+            }
+        }
+    }
+
+    /// Number of open connections on this node.
+    pub fn connections(&self) -> usize {
+        let map = self.users.read().unwrap_or_else(|e| e.into_inner());
+        map.values().map(Vec::len).sum()
+    }
+
+    /// Whether `user` has a connection here.
+    pub fn is_connected(&self, user: &str) -> bool {
+        let map = self.users.read().unwrap_or_else(|e| e.into_inner());
+        map.contains_key(user)
+    }
+}
+
+fn offer(conn: &Connection, out: Outbound) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = conn.tx.try_send(out) {
+        if !conn.kill.is_cancelled() {
+            tracing::info!(device = %conn.device_id, "outbound queue full; closing slow consumer");
+        }
+        set_reason(conn, KillReason::SlowConsumer);
+        conn.kill.cancel();
+    }
+}
+
+fn set_reason(conn: &Connection, reason: KillReason) {
+    let mut slot = conn.reason.lock().unwrap_or_else(|e| e.into_inner());
+    slot.get_or_insert(reason);
+}

@@ -1,0 +1,65 @@
+//! WebSocket sessions at `GET /v1/ws?token=`.
+//!
+//! - [`session`]: one connection: reading frames and acting on them.
+//! - [`writer`]: the connection's writer: per-chat order, replay, coalesced writes.
+
+pub mod session;
+pub mod writer;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use protocol::frames::{MAX_FRAME_BYTES, ServerFrame};
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Encodes a server frame once, to be shared by every recipient.
+pub fn encode(frame: &ServerFrame) -> Bytes {
+    // Server frames are plain data; serializing them cannot fail.
+    Bytes::from(serde_json::to_vec(frame).unwrap_or_default())
+}
+
+/// Query of the upgrade request.
+#[derive(Deserialize)]
+pub struct WsQuery {
+    token: Option<String>,
+}
+
+/// Authenticates, then upgrades to a session. The token comes from `?token=`
+/// or an `Authorization: Bearer` header.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Query(query): Query<WsQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let header_token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let token = query
+        .token
+        .or(header_token)
+        .ok_or_else(|| ApiError::unauthorized("missing token"))?;
+    let who = state.accounts.authenticate(&token).await?;
+    if !state.is_ready() {
+        return Err(ApiError::new(
+            protocol::ErrorCode::HomeUnreachable,
+            "node is draining",
+        ));
+    }
+    // Small buffers keep idle connections cheap; tungstenite grows them as needed.
+    // Frames over MAX_FRAME_BYTES are refused by the session with close code 1009;
+    // the transport limit sits above it so the session sees them and can say why.
+    Ok(ws
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(4 * MAX_FRAME_BYTES)
+        .max_message_size(2 * MAX_FRAME_BYTES)
+        .max_frame_size(2 * MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| session::run(state, who, socket)))
+}

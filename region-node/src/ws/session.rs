@@ -1,0 +1,249 @@
+//! One WebSocket connection: `ready`, then frames in, actions out.
+//!
+//! The connection registers with the hub before anything else, so no
+//! message committed after `ready` can slip past it; the writer then keeps
+//! each chat gapless and duplicate-free (see [`super::writer`]).
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use futures::StreamExt as _;
+use protocol::ErrorCode;
+use protocol::frames::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
+use tokio::sync::mpsc;
+use tracing::Instrument as _;
+
+use super::encode;
+use super::writer::{Local, Writer};
+use crate::accounts::Principal;
+use crate::chat::sent;
+use crate::error::ApiError;
+use crate::hub::KillReason;
+use crate::state::AppState;
+
+/// A connection with no frame from the client for this long is dead.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Close codes.
+pub mod close {
+    /// The node is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A frame broke the protocol.
+    pub const POLICY: u16 = 1008;
+    /// A frame was over the size limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The device's token was revoked.
+    pub const REVOKED: u16 = 4001;
+    /// The outbound queue overflowed; resume with `sync`.
+    pub const SLOW_CONSUMER: u16 = 4008;
+    /// No frame for too long.
+    pub const IDLE: u16 = 4000;
+}
+
+/// Serves one connection until it closes.
+pub async fn run(state: AppState, who: Principal, socket: WebSocket) {
+    let span = tracing::info_span!("ws", user = %who.user_id, device = %who.device_id);
+    serve(state, who, socket).instrument(span).await;
+}
+
+async fn serve(state: AppState, who: Principal, socket: WebSocket) {
+    let registration = state.hub.register(&who.user_id, &who.device_id);
+    let conn_id = registration.conn_id;
+    let (sink, mut stream) = socket.split();
+    let (local_tx, local_rx) = mpsc::channel::<Local>(256);
+    let ready = ServerFrame::Ready {
+        user_id: who.user_id.clone(),
+        device_id: who.device_id.clone(),
+        region: state.config.region.clone(),
+        hlc: state.hlc.now(),
+    };
+    let _ = local_tx.send(Local::Frame(encode(&ready))).await;
+    let writer = Writer::new(state.clone(), who.clone(), sink);
+    let kill = registration.kill.clone();
+    let writer_task = tokio::spawn(writer.run(registration, local_rx).in_current_span());
+    tracing::debug!("connected");
+
+    let shutdown = state.shutdown.clone();
+    let close_with = loop {
+        let next = tokio::select! {
+            () = kill.cancelled() => break None,
+            () = shutdown.cancelled() => break Some((close::GOING_AWAY, "server shutting down")),
+            next = tokio::time::timeout(IDLE_TIMEOUT, stream.next()) => next,
+        };
+        let message = match next {
+            Err(_) => break Some((close::IDLE, "idle timeout")),
+            Ok(None) | Ok(Some(Err(_))) => break None,
+            Ok(Some(Ok(message))) => message,
+        };
+        let text = match message {
+            WsMessage::Text(text) => text,
+            WsMessage::Binary(_) => {
+                reply_error(
+                    &local_tx,
+                    ApiError::bad_request("binary frames are not part of the protocol"),
+                    None,
+                )
+                .await;
+                continue;
+            }
+            WsMessage::Close(_) => break None,
+            WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
+        };
+        if text.len() > MAX_FRAME_BYTES {
+            break Some((close::TOO_BIG, "frame is over 1 MiB"));
+        }
+        let frame: ClientFrame = match serde_json::from_str(text.as_str()) {
+            Ok(frame) => frame,
+            Err(e) => {
+                reply_error(
+                    &local_tx,
+                    ApiError::bad_request(format!("malformed frame: {e}")),
+                    None,
+                )
+                .await;
+                continue;
+            }
+        };
+        handle(&state, &who, conn_id, &local_tx, frame).await;
+    };
+    let _ = local_tx
+        .send(Local::Close(close_with.map(|(code, reason)| CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+    drop(local_tx);
+    let registration = writer_task.await.ok();
+    if let Some(reason) = registration.as_ref().and_then(|r| r.kill_reason()) {
+        tracing::info!(?reason, "closed by the server");
+    }
+    state.hub.unregister(&who.user_id, conn_id);
+    tracing::debug!("disconnected");
+}
+
+/// What the writer answers a kill with.
+pub fn kill_close(reason: Option<KillReason>) -> CloseFrame {
+    match reason {
+        Some(KillReason::Revoked) => CloseFrame {
+            code: close::REVOKED,
+            reason: "device revoked".into(),
+        },
+        _ => CloseFrame {
+            code: close::SLOW_CONSUMER,
+            reason: "slow consumer; reconnect and sync".into(),
+        },
+    }
+}
+
+async fn reply_error(local: &mpsc::Sender<Local>, error: ApiError, reference: Option<String>) {
+    let frame = ServerFrame::Error {
+        code: error.code,
+        message: error.message,
+        reference,
+    };
+    let _ = local.send(Local::Frame(encode(&frame))).await;
+}
+
+async fn handle(
+    state: &AppState,
+    who: &Principal,
+    conn_id: u64,
+    local: &mpsc::Sender<Local>,
+    frame: ClientFrame,
+) {
+    match frame {
+        ClientFrame::Send {
+            chat_id,
+            client_msg_id,
+            text,
+        } => {
+            if state.limits.check_send(&who.device_id).is_err() {
+                reply_error(
+                    local,
+                    ApiError::new(ErrorCode::RateLimited, "sending too fast; slow down"),
+                    Some(client_msg_id),
+                )
+                .await;
+                return;
+            }
+            match state
+                .chats
+                .enqueue_send(&who.user_id, &chat_id, &client_msg_id, &text)
+                .await
+            {
+                Ok(answer) => {
+                    let local = local.clone();
+                    tokio::spawn(async move {
+                        let frame = match answer.await {
+                            Ok(Ok(appended)) => {
+                                let s = sent(&chat_id, &client_msg_id, appended);
+                                ServerFrame::Sent {
+                                    client_msg_id: s.client_msg_id,
+                                    chat_id: s.chat_id,
+                                    seq: s.seq,
+                                    hlc: s.hlc,
+                                    status: s.status,
+                                }
+                            }
+                            Ok(Err(e)) => ServerFrame::Error {
+                                code: e.code,
+                                message: e.message,
+                                reference: Some(client_msg_id),
+                            },
+                            Err(_) => ServerFrame::Error {
+                                code: ErrorCode::Internal,
+                                message: "send was dropped".into(),
+                                reference: Some(client_msg_id),
+                            },
+                        };
+                        let _ = local.send(Local::Frame(encode(&frame))).await;
+                    });
+                }
+                Err(e) => reply_error(local, e, Some(client_msg_id)).await,
+            }
+        }
+        ClientFrame::Ack { chat_id, seq } => marks(state, who, local, chat_id, seq, 0),
+        ClientFrame::Read { chat_id, seq } => marks(state, who, local, chat_id, seq, seq),
+        ClientFrame::Typing { chat_id, active } => {
+            if let Err(e) = state.chats.typing(&who.user_id, &chat_id, active).await {
+                reply_error(local, e, Some(chat_id)).await;
+            }
+        }
+        ClientFrame::Sync { cursors } => {
+            let _ = local.send(Local::Sync(cursors)).await;
+        }
+        ClientFrame::PresenceSubscribe { user_ids } => {
+            if user_ids.len() > 1000 {
+                reply_error(
+                    local,
+                    ApiError::new(ErrorCode::TooLarge, "at most 1000 users per subscription"),
+                    None,
+                )
+                .await;
+                return;
+            }
+            let _ = local.send(Local::Presence(conn_id, user_ids)).await;
+        }
+        ClientFrame::Ping { nonce } => {
+            let _ = local
+                .send(Local::Frame(encode(&ServerFrame::Pong { nonce })))
+                .await;
+        }
+    }
+}
+
+fn marks(
+    state: &AppState,
+    who: &Principal,
+    local: &mpsc::Sender<Local>,
+    chat_id: String,
+    delivered: u64,
+    read: u64,
+) {
+    let (chats, user, local) = (state.chats.clone(), who.user_id.clone(), local.clone());
+    tokio::spawn(async move {
+        if let Err(e) = chats.marks(&user, &chat_id, delivered, read).await {
+            reply_error(&local, e, Some(chat_id)).await;
+        }
+    });
+}

@@ -1,0 +1,299 @@
+//! The writing half of a connection.
+//!
+//! It keeps, per chat, the highest `seq` it has written with nothing missing
+//! below it (once known). A live message at or below it is a duplicate and
+//! is dropped; one past a gap makes the writer read the gap from the store
+//! first. `sync` replays from the client's cursors, skipping what this
+//! connection already wrote, then answers `synced`. Queued frames are fed
+//! to the socket together and flushed once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
+use futures::SinkExt as _;
+use futures::stream::SplitSink;
+use protocol::frames::ServerFrame;
+use tokio::sync::mpsc;
+
+use super::encode;
+use super::session::kill_close;
+use crate::accounts::Principal;
+use crate::chat::reads;
+use crate::error::ApiError;
+use crate::hub::{Outbound, Registration};
+use crate::state::AppState;
+
+/// Requests from the reading half.
+pub enum Local {
+    /// Write this frame.
+    Frame(Bytes),
+    /// Replay after these cursors, then `synced`.
+    Sync(BTreeMap<String, u64>),
+    /// Subscribe connection `.0` to these users' presence.
+    Presence(u64, Vec<String>),
+    /// Close (with this frame, if any) and stop.
+    Close(Option<CloseFrame>),
+}
+
+/// How often the server pings an otherwise quiet connection.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// Frames written per flush at most.
+const COALESCE: usize = 64;
+/// Messages read from the store per replay page.
+const PAGE: usize = 500;
+
+#[derive(Clone, Copy)]
+struct Cursor {
+    /// The first live `seq` written before any `sync` of this chat.
+    first_live: Option<u64>,
+    /// Highest `seq` written with nothing missing between it and `first_live` (or the sync cursor).
+    last: u64,
+}
+
+/// The writer of one connection.
+pub struct Writer {
+    state: AppState,
+    who: Principal,
+    sink: SplitSink<WebSocket, WsMessage>,
+    cursors: HashMap<String, Cursor>,
+}
+
+type WriteResult = Result<(), axum::Error>;
+
+fn text(bytes: Bytes) -> WsMessage {
+    // Frames are produced by serde_json and so are valid UTF-8.
+    match Utf8Bytes::try_from(bytes) {
+        Ok(t) => WsMessage::Text(t),
+        Err(_) => WsMessage::Text(Utf8Bytes::from_static("{}")),
+    }
+}
+
+impl Writer {
+    /// A writer for `who` over `sink`.
+    pub fn new(state: AppState, who: Principal, sink: SplitSink<WebSocket, WsMessage>) -> Self {
+        Self {
+            state,
+            who,
+            sink,
+            cursors: HashMap::new(),
+        }
+    }
+
+    /// Writes until told to close or the socket fails; hands the hub
+    /// registration back.
+    pub async fn run(
+        mut self,
+        mut reg: Registration,
+        mut local: mpsc::Receiver<Local>,
+    ) -> Registration {
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        loop {
+            let step: Result<bool, axum::Error> = tokio::select! {
+                biased;
+                l = local.recv() => match l {
+                    None => Ok(false),
+                    Some(Local::Close(frame)) => {
+                        let frame = frame.or_else(|| reg.kill.is_cancelled().then(|| kill_close(reg.kill_reason())));
+                        if let Some(frame) = frame {
+                            let _ = self.sink.send(WsMessage::Close(Some(frame))).await;
+                        }
+                        Ok(false)
+                    }
+                    Some(l) => self.local(l, &reg).await.map(|()| true),
+                },
+                () = reg.kill.cancelled() => {
+                    let _ = self.sink.send(WsMessage::Close(Some(kill_close(reg.kill_reason())))).await;
+                    Ok(false)
+                }
+                out = reg.rx.recv() => match out {
+                    None => Ok(false),
+                    Some(first) => self.outbound(first, &mut reg.rx).await.map(|()| true),
+                },
+                _ = ping.tick() => self.sink.send(WsMessage::Ping(Bytes::new())).await.map(|()| true),
+            };
+            match step {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(error) => {
+                    tracing::debug!(%error, "write failed");
+                    break;
+                }
+            }
+        }
+        let _ = self.sink.close().await;
+        reg
+    }
+
+    async fn local(&mut self, local: Local, reg: &Registration) -> WriteResult {
+        match local {
+            Local::Frame(bytes) => self.sink.send(text(bytes)).await,
+            Local::Sync(cursors) => self.sync(cursors).await,
+            Local::Presence(conn, users) => {
+                self.state
+                    .hub
+                    .presence
+                    .subscribe(conn, &reg.tx, &users)
+                    .await;
+                Ok(())
+            }
+            Local::Close(_) => Ok(()),
+        }
+    }
+
+    async fn outbound(
+        &mut self,
+        first: Outbound,
+        rx: &mut mpsc::Receiver<Outbound>,
+    ) -> WriteResult {
+        self.feed(first).await?;
+        for _ in 1..COALESCE {
+            match rx.try_recv() {
+                Ok(next) => self.feed(next).await?,
+                Err(_) => break,
+            }
+        }
+        self.sink.flush().await
+    }
+
+    async fn feed(&mut self, out: Outbound) -> WriteResult {
+        match out {
+            Outbound::Frame(bytes) => self.sink.feed(text(bytes)).await,
+            Outbound::Message {
+                chat_id,
+                seq,
+                frame,
+            } => {
+                let cursor = self.cursors.get(chat_id.as_ref()).copied();
+                match cursor {
+                    None => {
+                        self.cursors.insert(
+                            chat_id.to_string(),
+                            Cursor {
+                                first_live: Some(seq),
+                                last: seq,
+                            },
+                        );
+                        self.sink.feed(text(frame)).await
+                    }
+                    Some(c) if seq <= c.last => Ok(()),
+                    Some(c) => {
+                        if seq > c.last + 1 {
+                            self.fill(&chat_id, c.last + 1, seq - 1).await?;
+                        }
+                        if let Some(c) = self.cursors.get_mut(chat_id.as_ref()) {
+                            c.last = seq;
+                        }
+                        self.sink.feed(text(frame)).await
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes `from..=to` of a chat from the store, advancing its cursor.
+    async fn fill(&mut self, chat_id: &str, from: u64, to: u64) -> WriteResult {
+        let mut next = from;
+        while next <= to {
+            let page = match reads::replay(
+                self.state.chats.db(),
+                &self.who.user_id,
+                chat_id,
+                next,
+                to,
+                PAGE,
+            )
+            .await
+            {
+                Ok(page) => page,
+                Err(error) => {
+                    self.note_unreadable(chat_id, &error);
+                    return Ok(());
+                }
+            };
+            let Some(last) = page.last().map(|m| m.seq) else {
+                break;
+            };
+            for message in page {
+                self.sink
+                    .feed(text(encode(&ServerFrame::Message(message))))
+                    .await?;
+            }
+            if let Some(c) = self.cursors.get_mut(chat_id) {
+                c.last = c.last.max(last);
+            }
+            next = last + 1;
+            if next == 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn note_unreadable(&self, chat_id: &str, error: &ApiError) {
+        tracing::debug!(%chat_id, code = %error.code, "chat not readable during replay");
+    }
+
+    async fn sync(&mut self, requested: BTreeMap<String, u64>) -> WriteResult {
+        let chats = match reads::user_chat_ids(self.state.chats.db(), &self.who.user_id).await {
+            Ok(chats) => chats,
+            Err(error) => {
+                let frame = ServerFrame::Error {
+                    code: error.code,
+                    message: error.message,
+                    reference: Some("sync".into()),
+                };
+                return self.sink.send(text(encode(&frame))).await;
+            }
+        };
+        let mut done = BTreeMap::new();
+        for chat_id in chats {
+            let asked = requested.get(&chat_id).copied().unwrap_or(0);
+            let before = self.cursors.get(&chat_id).copied();
+            // Client cursor first; what this connection already wrote is skipped.
+            let start = match before {
+                Some(c) => {
+                    if let Some(first) = c.first_live.filter(|f| asked + 1 < *f) {
+                        self.fill_range(&chat_id, asked + 1, first - 1).await?;
+                    }
+                    asked.max(c.last)
+                }
+                None => asked,
+            };
+            self.cursors.insert(
+                chat_id.clone(),
+                Cursor {
+                    first_live: None,
+                    last: start,
+                },
+            );
+            self.fill(&chat_id, start + 1, u64::MAX).await?;
+            let last = self.cursors.get(&chat_id).map_or(start, |c| c.last);
+            done.insert(chat_id, last);
+            self.sink.flush().await?;
+        }
+        self.sink
+            .send(text(encode(&ServerFrame::Synced { cursors: done })))
+            .await
+    }
+
+    /// Writes `from..=to` without touching the cursor (the part below the
+    /// first live message).
+    async fn fill_range(&mut self, chat_id: &str, from: u64, to: u64) -> WriteResult {
+        let saved = self.cursors.get(chat_id).copied();
+        self.cursors.insert(
+            chat_id.to_owned(),
+            Cursor {
+                first_live: None,
+                last: 0,
+            },
+        );
+        let result = self.fill(chat_id, from, to).await;
+        if let Some(saved) = saved {
+            self.cursors.insert(chat_id.to_owned(), saved);
+        }
+        result
+    }
+}
