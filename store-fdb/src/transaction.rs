@@ -237,6 +237,8 @@ impl BackendTransaction for FdbTransaction {
             open
         };
         if self.backend_closed.load(Ordering::Acquire) {
+            drop(tx);
+            drop(db);
             return Err(StoreError::Closed);
         }
         let outcome = match tx.commit().await {
