@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ClientError;
 use crate::http::Client;
+use crate::ws::Credentials;
 
 /// A device's tokens and the server they belong to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -101,6 +102,34 @@ impl Session {
     /// An authenticated client for this session's server.
     pub fn client(&self) -> Result<Client, ClientError> {
         Ok(Client::new(&self.server)?.with_token(&self.access_token))
+    }
+
+    /// Credentials for a WebSocket session of this login that keep the file
+    /// in `dir` current: refreshed tokens are saved there, and tokens that
+    /// another command saved meanwhile are picked up before refreshing (a
+    /// refresh token works once; reusing one revokes the device).
+    pub fn ws_credentials(&self, dir: &Path) -> Credentials {
+        let (save_dir, load_dir) = (dir.to_owned(), dir.to_owned());
+        let template = self.clone();
+        let device_id = self.device_id.clone();
+        Credentials::token(&self.access_token)
+            .with_refresh(&self.refresh_token)
+            .on_refresh(move |tokens| {
+                let session = Session {
+                    access_token: tokens.access_token.clone(),
+                    refresh_token: tokens.refresh_token.clone(),
+                    ..template.clone()
+                };
+                if let Err(error) = session.save(&save_dir) {
+                    tracing::warn!(%error, "could not save refreshed tokens");
+                }
+            })
+            .reload(move || {
+                Session::load(&load_dir)
+                    .ok()
+                    .filter(|s| s.device_id == device_id)
+                    .map(|s| (s.access_token, s.refresh_token))
+            })
     }
 
     /// Rotates the tokens with the refresh token and saves the result in `dir`.

@@ -1,13 +1,25 @@
 //! `chatmesh`: the command-line client.
+//!
+//! - `main`: the commands and the account ones.
+//! - [`chats`]: listing chats, sending, creating groups and direct chats.
+//! - [`tail`]: following a chat live.
+//! - [`saved`]: calls with the saved login and token refresh.
+//! - [`names`]: usernames and user ids.
+
+mod chats;
+mod names;
+mod saved;
+mod tail;
 
 use std::io::BufRead as _;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use client::session::{self, Session, SessionError};
-use client::{Client, ClientError};
-use protocol::ErrorCode;
+use client::Client;
+use client::session::{self, Session};
+
+use crate::saved::with_session;
 
 /// Talk to a chatmesh region from the command line.
 #[derive(Parser)]
@@ -62,6 +74,45 @@ enum Command {
     },
     /// Revoke this device and forget its tokens.
     Logout,
+    /// List your chats with their unread counts.
+    Chats,
+    /// Send a message; prints its seq.
+    Send {
+        /// The chat id.
+        chat: String,
+        /// The text.
+        text: String,
+        /// Idempotency key; reuse one to retry a send safely [default: a new one].
+        #[arg(long)]
+        client_msg_id: Option<String>,
+    },
+    /// Print a chat's recent messages, then follow it live (Ctrl-C stops).
+    Tail {
+        /// The chat id.
+        chat: String,
+        /// Start after this seq.
+        #[arg(long, conflicts_with = "last")]
+        from_seq: Option<u64>,
+        /// Start with the last N messages.
+        #[arg(long, default_value_t = 20)]
+        last: u64,
+    },
+    /// Create a group; you become its owner.
+    CreateGroup {
+        /// 1–256 characters.
+        title: String,
+        /// A member to add (username or user id); repeat for more.
+        #[arg(long = "member", value_name = "USER")]
+        members: Vec<String>,
+        /// A description.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Open the direct chat with a user (created on first use).
+    Direct {
+        /// Username or user id.
+        user: String,
+    },
 }
 
 #[tokio::main]
@@ -134,30 +185,31 @@ async fn main() -> anyhow::Result<()> {
             std::fs::remove_file(Session::path(&dir)).context("remove session file")?;
             println!("logged out");
         }
+        Command::Chats => chats::list(&dir).await?,
+        Command::Send {
+            chat,
+            text,
+            client_msg_id,
+        } => chats::send(&dir, &chat, &text, client_msg_id).await?,
+        Command::Tail {
+            chat,
+            from_seq,
+            last,
+        } => {
+            let start = match from_seq {
+                Some(seq) => tail::Start::AfterSeq(seq),
+                None => tail::Start::Last(last),
+            };
+            tail::run(&dir, &chat, start).await?;
+        }
+        Command::CreateGroup {
+            title,
+            members,
+            description,
+        } => chats::create_group(&dir, &title, &members, description.as_deref()).await?,
+        Command::Direct { user } => chats::direct(&dir, &user).await?,
     }
     Ok(())
-}
-
-/// Runs `call` with the saved session, refreshing the tokens once if the
-/// access token has expired.
-async fn with_session<T, F, Fut>(dir: &std::path::Path, call: F) -> anyhow::Result<T>
-where
-    F: Fn(Client) -> Fut,
-    Fut: std::future::Future<Output = Result<T, ClientError>>,
-{
-    let mut session = Session::load(dir)?;
-    match call(session.client()?).await {
-        Err(e) if e.code() == Some(ErrorCode::Unauthorized) => {
-            session.refresh(dir).await.map_err(|e| match e {
-                SessionError::Refresh(inner) => {
-                    anyhow::anyhow!("session expired; log in again ({inner})")
-                }
-                other => other.into(),
-            })?;
-            Ok(call(session.client()?).await?)
-        }
-        other => Ok(other?),
-    }
 }
 
 fn password_or_stdin(password: Option<String>) -> anyhow::Result<String> {
