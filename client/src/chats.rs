@@ -11,9 +11,11 @@ use crate::error::ClientError;
 use crate::http::{Client, decode};
 use crate::url::encode_component;
 
-/// Which page of a chat's history to read. Both bounds are exclusive; with
-/// `after_seq` the page starts right after it, with only `before_seq` it ends
-/// right before it.
+/// Which page of a chat's history to read. Both bounds are exclusive. With
+/// only `after_seq` the page is the oldest after it (reading forward);
+/// otherwise it is the newest below `before_seq` (or the newest of all) and
+/// not below `after_seq` (reading back). Messages are in ascending `seq`
+/// either way.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HistoryQuery {
     /// Only messages with a greater `seq`.
@@ -106,17 +108,18 @@ impl Client {
     }
 
     /// `DELETE /v1/chats/{chat_id}/members/{user_id}`: removes a member
-    /// (admins), or leaves the chat when `user_id` is the caller.
-    pub async fn remove_member(&self, chat_id: &str, user_id: &str) -> Result<(), ClientError> {
+    /// (admins), or leaves the chat when `user_id` is the caller. Answers
+    /// the chat afterwards.
+    pub async fn remove_member(&self, chat_id: &str, user_id: &str) -> Result<Chat, ClientError> {
         let path = format!(
             "{}/members/{}",
             chat_path(chat_id),
             encode_component(user_id)
         );
-        self.send_empty(Method::DELETE, &path).await
+        self.send(Method::DELETE, &path, None::<&()>).await
     }
 
-    /// `DELETE /v1/chats/{chat_id}`: deletes a group (owner).
+    /// `DELETE /v1/chats/{chat_id}`: deletes a group (owner); 204.
     pub async fn delete_chat(&self, chat_id: &str) -> Result<(), ClientError> {
         self.send_empty(Method::DELETE, &chat_path(chat_id)).await
     }
@@ -168,7 +171,7 @@ impl Client {
         decode(request.send().await?).await
     }
 
-    /// `POST /v1/chats/{chat_id}/read`: marks everything up to `seq` read.
+    /// `POST /v1/chats/{chat_id}/read`: marks everything up to `seq` read; 204.
     pub async fn mark_read(&self, chat_id: &str, seq: u64) -> Result<(), ClientError> {
         let path = format!("{}/read", chat_path(chat_id));
         self.send_ignoring_answer(Method::POST, &path, Some(&ReadRequest { seq }))
