@@ -1,4 +1,5 @@
-//! The fjall engine: an LSM tree whose journal is fsynced once per committed batch.
+//! The fjall engine: an LSM tree; batches go to its journal unsynced, and the sync thread
+//! fsyncs the journal (`fdatasync`; fjall fsyncs the directory when it rotates journals).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use fjall::{Database as FjallDatabase, Keyspace, KeyspaceCreateOptions, PersistM
 
 use crate::backend::KeyValue;
 use crate::error::StoreError;
-use crate::layer::engine::{Engine, EngineBatch, EngineSnapshot, ScanIter};
+use crate::layer::engine::{Engine, EngineBatch, EngineSnapshot, ScanIter, Syncer};
 
 /// Name of the keyspace holding all keys.
 const KEYSPACE: &str = "kv";
@@ -20,7 +21,7 @@ pub(crate) struct FjallEngine {
 
 impl FjallEngine {
     /// Opens (or creates) the database in `dir`. Journal writes are buffered and fsynced
-    /// explicitly by [`Engine::apply`].
+    /// explicitly by the [`Syncer`].
     pub(crate) fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = FjallDatabase::builder(dir)
             .manual_journal_persist(true)
@@ -41,8 +42,8 @@ impl Engine for FjallEngine {
         }))
     }
 
-    fn apply(&mut self, batch: &EngineBatch) -> Result<(), StoreError> {
-        let mut write = self.db.batch().durability(Some(PersistMode::SyncData));
+    fn write(&mut self, batch: &EngineBatch) -> Result<(), StoreError> {
+        let mut write = self.db.batch().durability(None);
         // The committer is the only writer, so the live tree is the pre-batch state.
         for (begin, end) in &batch.clear_ranges {
             for guard in self.keyspace.range(begin.as_slice()..end.as_slice()) {
@@ -61,9 +62,28 @@ impl Engine for FjallEngine {
         write.commit().map_err(StoreError::backend)
     }
 
+    fn syncer(&self) -> Box<dyn Syncer> {
+        Box::new(FjallSyncer {
+            db: self.db.clone(),
+        })
+    }
+
     fn close(self: Box<Self>) -> Result<(), StoreError> {
         self.db
             .persist(PersistMode::SyncAll)
+            .map_err(StoreError::backend)
+    }
+}
+
+/// Flushes and fsyncs fjall's journal.
+struct FjallSyncer {
+    db: FjallDatabase,
+}
+
+impl Syncer for FjallSyncer {
+    fn sync(&mut self) -> Result<(), StoreError> {
+        self.db
+            .persist(PersistMode::SyncData)
             .map_err(StoreError::backend)
     }
 }

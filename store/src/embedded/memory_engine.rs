@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use crate::backend::KeyValue;
 use crate::error::StoreError;
-use crate::layer::engine::{Engine, EngineBatch, EngineSnapshot, ScanIter};
+use crate::layer::engine::{Engine, EngineBatch, EngineSnapshot, ScanIter, Syncer};
 
 /// Pairs copied per lock acquisition during a scan.
 const SCAN_CHUNK: usize = 256;
@@ -50,7 +50,7 @@ impl Engine for MemoryEngine {
         }))
     }
 
-    fn apply(&mut self, batch: &EngineBatch) -> Result<(), StoreError> {
+    fn write(&mut self, batch: &EngineBatch) -> Result<(), StoreError> {
         let version = self.version + 1;
         let oldest_live = {
             let live = self.state.live.lock().map_err(|_| poisoned())?;
@@ -80,7 +80,20 @@ impl Engine for MemoryEngine {
         Ok(())
     }
 
+    fn syncer(&self) -> Box<dyn Syncer> {
+        Box::new(NothingToSync)
+    }
+
     fn close(self: Box<Self>) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Memory has nothing to make durable.
+struct NothingToSync;
+
+impl Syncer for NothingToSync {
+    fn sync(&mut self) -> Result<(), StoreError> {
         Ok(())
     }
 }
@@ -199,17 +212,17 @@ mod tests {
             clear_ranges: Vec::new(),
             points: vec![(k.as_bytes().to_vec(), v.map(|v| v.as_bytes().to_vec()))],
         };
-        engine.apply(&put("a", Some("1"))).unwrap();
+        engine.write(&put("a", Some("1"))).unwrap();
         let old = engine.snapshot().unwrap();
-        engine.apply(&put("a", Some("2"))).unwrap();
-        engine.apply(&put("a", Some("3"))).unwrap();
+        engine.write(&put("a", Some("2"))).unwrap();
+        engine.write(&put("a", Some("3"))).unwrap();
         assert_eq!(old.get(b"a").unwrap(), Some(b"1".to_vec()));
         assert_eq!(
             engine.snapshot().unwrap().get(b"a").unwrap(),
             Some(b"3".to_vec())
         );
         drop(old);
-        engine.apply(&put("a", None)).unwrap();
+        engine.write(&put("a", None)).unwrap();
         // Versions 1 and 2 are hidden from every possible reader now.
         let versions = engine.state.data.read().unwrap()[b"a".as_slice()].clone();
         assert_eq!(versions, vec![(3, Some(b"3".to_vec())), (4, None)]);
@@ -222,7 +235,7 @@ mod tests {
             .map(|i| (format!("{i:05}").into_bytes(), Some(vec![1])))
             .collect();
         engine
-            .apply(&EngineBatch {
+            .write(&EngineBatch {
                 clear_ranges: Vec::new(),
                 points,
             })

@@ -1,4 +1,6 @@
-//! The redb engine: a copy-on-write B-tree with one durable commit per batch.
+//! The redb engine: a copy-on-write B-tree. Batches are non-durable redb commits; the sync
+//! thread makes them durable with an empty `Durability::Immediate` commit, which persists
+//! every earlier non-durable commit.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,7 +11,7 @@ use redb::{
 
 use crate::backend::KeyValue;
 use crate::error::StoreError;
-use crate::layer::engine::{Engine, EngineBatch, EngineSnapshot, ScanIter};
+use crate::layer::engine::{Engine, EngineBatch, EngineSnapshot, ScanIter, Syncer};
 
 /// The single table holding all keys.
 const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
@@ -18,7 +20,7 @@ const FILE: &str = "store.redb";
 
 /// An open redb database.
 pub(crate) struct RedbEngine {
-    db: RedbDatabase,
+    db: Arc<RedbDatabase>,
 }
 
 impl RedbEngine {
@@ -29,7 +31,7 @@ impl RedbEngine {
         let txn = db.begin_write().map_err(StoreError::backend)?;
         txn.open_table(TABLE).map_err(StoreError::backend)?;
         txn.commit().map_err(StoreError::backend)?;
-        Ok(RedbEngine { db })
+        Ok(RedbEngine { db: Arc::new(db) })
     }
 }
 
@@ -40,9 +42,9 @@ impl Engine for RedbEngine {
         Ok(Arc::new(RedbSnapshot { table }))
     }
 
-    fn apply(&mut self, batch: &EngineBatch) -> Result<(), StoreError> {
+    fn write(&mut self, batch: &EngineBatch) -> Result<(), StoreError> {
         let mut txn = self.db.begin_write().map_err(StoreError::backend)?;
-        txn.set_durability(Durability::Immediate)
+        txn.set_durability(Durability::None)
             .map_err(StoreError::backend)?;
         {
             let mut table = txn.open_table(TABLE).map_err(StoreError::backend)?;
@@ -67,10 +69,35 @@ impl Engine for RedbEngine {
         txn.commit().map_err(StoreError::backend)
     }
 
+    fn syncer(&self) -> Box<dyn Syncer> {
+        Box::new(RedbSyncer {
+            db: Arc::clone(&self.db),
+        })
+    }
+
     fn close(self: Box<Self>) -> Result<(), StoreError> {
-        // Every commit was durable; dropping the database releases the file lock.
+        // The sync thread has stopped; one last durable commit covers anything unsynced.
+        RedbSyncer {
+            db: Arc::clone(&self.db),
+        }
+        .sync()?;
+        // Dropping the last handle releases the file lock.
         drop(self.db);
         Ok(())
+    }
+}
+
+/// Makes earlier non-durable commits durable.
+struct RedbSyncer {
+    db: Arc<RedbDatabase>,
+}
+
+impl Syncer for RedbSyncer {
+    fn sync(&mut self) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(StoreError::backend)?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(StoreError::backend)?;
+        txn.commit().map_err(StoreError::backend)
     }
 }
 

@@ -1,9 +1,11 @@
 //! Group commit: one thread owns the engine, takes every queued commit request, resolves
-//! conflicts in arrival order, applies all winners as one engine write with one fsync,
-//! publishes the new snapshot and only then answers the waiting commits.
+//! conflicts in arrival order, and applies all winners as one engine write. The sync thread
+//! ([`super::syncer`]) then makes the batch durable with one fsync, publishes the new
+//! snapshot and answers the waiting commits, while this thread moves on to the next batch.
 
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
@@ -11,6 +13,7 @@ use tokio::sync::oneshot;
 use super::View;
 use super::conflicts::ConflictHistory;
 use super::engine::{Engine, EngineBatch};
+use super::syncer::{self, SyncJob};
 use super::write_buffer::{PointWrite, WriteBuffer};
 use crate::error::StoreError;
 
@@ -38,24 +41,38 @@ pub(crate) enum Message {
 pub(crate) struct Committer {
     engine: Box<dyn Engine>,
     history: ConflictHistory,
-    /// The view new transactions start from; shared with the backend handle.
-    published: Arc<RwLock<Option<Arc<View>>>>,
+    /// The state after the last written (not necessarily durable) batch.
     latest: Arc<View>,
+    sync_tx: Sender<SyncJob>,
+    sync_thread: JoinHandle<()>,
+    /// Set once a write or sync failed; every later commit is refused.
+    failed: Arc<RwLock<Option<String>>>,
 }
 
 impl Committer {
+    /// Starts the sync thread; `latest` is the engine's current state, already published.
     pub(crate) fn new(
         engine: Box<dyn Engine>,
         window: Duration,
         published: Arc<RwLock<Option<Arc<View>>>>,
         latest: Arc<View>,
-    ) -> Self {
-        Committer {
+        name: &str,
+    ) -> Result<Self, StoreError> {
+        let (sync_tx, sync_rx) = mpsc::channel();
+        let failed = Arc::new(RwLock::new(None));
+        let syncer = engine.syncer();
+        let sync_failed = Arc::clone(&failed);
+        let sync_thread = std::thread::Builder::new()
+            .name(format!("store-sync-{name}"))
+            .spawn(move || syncer::run(syncer, sync_rx, published, sync_failed))?;
+        Ok(Committer {
             engine,
             history: ConflictHistory::new(window),
-            published,
             latest,
-        }
+            sync_tx,
+            sync_thread,
+            failed,
+        })
     }
 
     /// Serves requests until the channel closes or a close request arrives.
@@ -71,7 +88,11 @@ impl Committer {
             };
             let mut batch = match first {
                 Message::Commit(request) => vec![request],
-                Message::Close(reply) => return self.close(reply),
+                Message::Close(reply) => {
+                    let result = self.shut_down();
+                    let _ = reply.send(result);
+                    return;
+                }
             };
             let mut bytes = batch.iter().map(|r| r.writes.bytes()).sum::<usize>();
             while batch.len() < MAX_BATCH_TRANSACTIONS && bytes < MAX_BATCH_BYTES {
@@ -90,19 +111,44 @@ impl Committer {
             self.commit_batch(batch);
         }
         tracing::debug!("store committer stopping: all handles dropped");
-        if let Err(err) = self.engine.close() {
+        if let Err(err) = self.shut_down() {
             tracing::error!(%err, "closing storage engine failed");
         }
     }
 
-    fn close(self, reply: oneshot::Sender<Result<(), StoreError>>) {
-        let Committer { engine, latest, .. } = self;
+    /// Lets the sync thread finish every written batch, then closes the engine.
+    fn shut_down(self) -> Result<(), StoreError> {
+        let Committer {
+            engine,
+            latest,
+            sync_tx,
+            sync_thread,
+            ..
+        } = self;
+        drop(sync_tx);
+        if sync_thread.join().is_err() {
+            tracing::error!("store sync thread panicked");
+        }
         drop(latest);
-        let result = engine.close();
-        let _ = reply.send(result);
+        engine.close()
+    }
+
+    fn failure(&self) -> Option<String> {
+        match self.failed.read() {
+            Ok(failed) => failed.clone(),
+            Err(_) => Some("store failure flag poisoned".into()),
+        }
     }
 
     fn commit_batch(&mut self, batch: Vec<CommitRequest>) {
+        if let Some(message) = self.failure() {
+            for request in batch {
+                let _ = request
+                    .reply
+                    .send(Err(StoreError::Backend(message.clone())));
+            }
+            return;
+        }
         let now = Instant::now();
         self.history.prune(now);
         let version = self.latest.version + 1;
@@ -128,24 +174,26 @@ impl Committer {
             // Recorded before the next request is checked, so later transactions of this
             // batch conflict with earlier winners exactly as with an earlier batch.
             self.history.record(version, &request.writes, now);
-            merged.apply(&request.writes);
+            merged.absorb(request.writes);
             winners.push(request.reply);
         }
         if winners.is_empty() {
             return;
         }
-        let count = winners.len();
-        let result = self.write(&merged, version);
-        match result {
-            Ok(()) => {
-                tracing::trace!(version, transactions = count, "batch committed");
-                for reply in winners {
-                    let _ = reply.send(Ok(()));
+        match self.write(merged, version) {
+            Ok(view) => {
+                if let Err(mpsc::SendError(job)) = self.sync_tx.send(SyncJob { view, winners }) {
+                    for reply in job.winners {
+                        let _ = reply.send(Err(StoreError::Closed));
+                    }
                 }
             }
             Err(err) => {
-                tracing::error!(%err, version, "storage engine write failed");
+                tracing::error!(%err, version, "storage engine write failed; refusing commits");
                 let message = err.to_string();
+                if let Ok(mut failed) = self.failed.write() {
+                    *failed = Some(message.clone());
+                }
                 for reply in winners {
                     let _ = reply.send(Err(StoreError::Backend(message.clone())));
                 }
@@ -153,8 +201,8 @@ impl Committer {
         }
     }
 
-    /// Resolves pending adds against the latest state, writes durably, publishes the result.
-    fn write(&mut self, merged: &WriteBuffer, version: u64) -> Result<(), StoreError> {
+    /// Resolves pending adds against the latest written state and writes the batch.
+    fn write(&mut self, merged: WriteBuffer, version: u64) -> Result<Arc<View>, StoreError> {
         let mut batch = EngineBatch {
             clear_ranges: merged
                 .cleared()
@@ -163,28 +211,23 @@ impl Committer {
                 .collect(),
             points: Vec::with_capacity(merged.points().len()),
         };
-        for (key, write) in merged.points() {
-            let below = match write {
-                PointWrite::Add(_) => self.latest.snapshot.get(key)?,
-                PointWrite::Set(_) | PointWrite::Clear => None,
+        for (key, write) in merged.into_points() {
+            let value = match write {
+                PointWrite::Set(value) => Some(value),
+                PointWrite::Clear => None,
+                PointWrite::Add(_) => {
+                    let below = self.latest.snapshot.get(&key)?;
+                    write.resolve(below.as_deref())
+                }
             };
-            batch
-                .points
-                .push((key.clone(), write.resolve(below.as_deref())));
+            batch.points.push((key, value));
         }
-        self.engine.apply(&batch)?;
+        self.engine.write(&batch)?;
         let view = Arc::new(View {
             version,
             snapshot: self.engine.snapshot()?,
         });
         self.latest = Arc::clone(&view);
-        let mut published = self
-            .published
-            .write()
-            .map_err(|_| StoreError::Backend("published view lock poisoned".into()))?;
-        if published.is_some() {
-            *published = Some(view);
-        }
-        Ok(())
+        Ok(view)
     }
 }

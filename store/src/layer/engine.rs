@@ -1,5 +1,7 @@
 //! The narrow interface a storage engine offers the transaction layer: consistent snapshots
-//! to read from, and durable application of one already-resolved write batch.
+//! to read from, atomic application of one already-resolved write batch, and a separate
+//! sync that makes every applied batch durable (so the next batch can be resolved and
+//! applied while the previous one is being fsynced).
 
 use std::sync::Arc;
 
@@ -14,11 +16,21 @@ pub(crate) trait Engine: Send + 'static {
     /// A consistent view of everything applied so far.
     fn snapshot(&self) -> Result<Arc<dyn EngineSnapshot>, StoreError>;
 
-    /// Applies `batch` atomically and returns only once it is durable on disk.
-    fn apply(&mut self, batch: &EngineBatch) -> Result<(), StoreError>;
+    /// Applies `batch` atomically. Later snapshots see it; it is durable only once a
+    /// [`Syncer::sync`] that starts after this call returns.
+    fn write(&mut self, batch: &EngineBatch) -> Result<(), StoreError>;
+
+    /// A handle for the sync thread.
+    fn syncer(&self) -> Box<dyn Syncer>;
 
     /// Flushes everything to disk and releases the engine's files.
     fn close(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// Makes applied batches durable; runs on its own thread, concurrently with [`Engine::write`].
+pub(crate) trait Syncer: Send + 'static {
+    /// Returns once every batch whose `write` returned before this call is durable.
+    fn sync(&mut self) -> Result<(), StoreError>;
 }
 
 /// A read-only, consistent view of the engine at one point in time.

@@ -4,7 +4,8 @@
 //! - [`write_buffer`]: a transaction's buffered writes and read-your-writes merging.
 //! - [`range_set`]: disjoint cleared ranges.
 //! - [`conflicts`]: recently committed write sets, for optimistic conflict checks.
-//! - [`committer`]: the group-commit thread (one engine write and one fsync per batch).
+//! - [`committer`]: the group-commit thread (conflict checks, one engine write per batch).
+//! - [`syncer`]: the sync thread (one fsync for all written batches, then acknowledgements).
 //! - [`transaction`]: the [`BackendTransaction`](crate::BackendTransaction) implementation.
 //! - [`engine`]: the interface engines implement (fjall, redb, memory).
 //!
@@ -14,6 +15,7 @@ mod committer;
 mod conflicts;
 pub(crate) mod engine;
 mod range_set;
+mod syncer;
 mod transaction;
 mod write_buffer;
 
@@ -84,7 +86,7 @@ impl LayeredBackend {
             snapshot: engine.snapshot()?,
         });
         let published = Arc::new(RwLock::new(Some(Arc::clone(&view))));
-        let committer = Committer::new(engine, window, Arc::clone(&published), view);
+        let committer = Committer::new(engine, window, Arc::clone(&published), view, name)?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name(format!("store-commit-{name}"))

@@ -85,26 +85,32 @@ impl WriteBuffer {
 
     pub(crate) fn atomic_add(&mut self, key: &[u8], delta: i64) {
         self.bytes += key.len() + 8;
-        let next = match self.points.get(key) {
+        let next = self.added(key, delta);
+        self.points.insert(key.to_vec(), next);
+    }
+
+    /// The write that adding `delta` to `key` leaves behind.
+    fn added(&self, key: &[u8], delta: i64) -> PointWrite {
+        match self.points.get(key) {
             Some(PointWrite::Add(old)) => PointWrite::Add(old.wrapping_add(delta)),
             Some(write) => PointWrite::Set(add_to(write.resolve(None).as_deref(), delta)),
             None if self.cleared.contains(key) => PointWrite::Set(add_to(None, delta)),
             None => PointWrite::Add(delta),
-        };
-        self.points.insert(key.to_vec(), next);
+        }
     }
 
     /// Replays `other` on top of this buffer, as if its operations came after ours.
-    pub(crate) fn apply(&mut self, other: &WriteBuffer) {
+    pub(crate) fn absorb(&mut self, other: WriteBuffer) {
         for (begin, end) in other.cleared.iter() {
             self.clear_range(begin, end);
         }
-        for (key, write) in &other.points {
-            match write {
-                PointWrite::Set(value) => self.set(key, value),
-                PointWrite::Clear => self.clear(key),
-                PointWrite::Add(delta) => self.atomic_add(key, *delta),
-            }
+        self.bytes += other.bytes;
+        for (key, write) in other.points {
+            let next = match write {
+                PointWrite::Add(delta) => self.added(&key, delta),
+                known => known,
+            };
+            self.points.insert(key, next);
         }
     }
 
@@ -127,6 +133,11 @@ impl WriteBuffer {
 
     pub(crate) fn points(&self) -> &BTreeMap<Vec<u8>, PointWrite> {
         &self.points
+    }
+
+    /// The point writes in key order, consuming the buffer.
+    pub(crate) fn into_points(self) -> impl Iterator<Item = (Vec<u8>, PointWrite)> {
+        self.points.into_iter()
     }
 
     pub(crate) fn cleared(&self) -> &RangeSet {
@@ -253,14 +264,14 @@ mod tests {
     }
 
     #[test]
-    fn apply_replays_in_order() {
+    fn absorb_replays_in_order() {
         let mut first = WriteBuffer::default();
         first.set(b"a", b"1");
         first.atomic_add(b"n", 1);
         let mut second = WriteBuffer::default();
         second.clear_range(b"a", b"b");
         second.atomic_add(b"n", 2);
-        first.apply(&second);
+        first.absorb(second);
         assert_eq!(first.lookup(b"a"), Lookup::Known(None));
         assert_eq!(first.lookup(b"n"), Lookup::Add(3));
     }
