@@ -115,11 +115,7 @@ async fn run_writers(db: &Database, writers: usize, duration: Duration) -> Outco
 }
 
 fn engine_name(engine: Option<EngineKind>) -> &'static str {
-    match engine {
-        Some(EngineKind::Fjall) => "fjall",
-        Some(EngineKind::Redb) => "redb",
-        None => "memory",
-    }
+    engine.map_or("memory", EngineKind::name)
 }
 
 fn main() {

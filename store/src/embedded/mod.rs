@@ -27,6 +27,42 @@ pub enum EngineKind {
     Redb,
 }
 
+impl EngineKind {
+    /// The engine's name, as recorded in the store directory.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Fjall => "fjall",
+            EngineKind::Redb => "redb",
+        }
+    }
+}
+
+/// File in the store directory naming the engine that owns it.
+const ENGINE_FILE: &str = "ENGINE";
+
+/// Records `engine` as the owner of a new store directory, or checks that an existing
+/// directory belongs to it: opening one engine's files with the other would look empty.
+fn claim_directory(dir: &Path, engine: EngineKind) -> Result<(), StoreError> {
+    let path = dir.join(ENGINE_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(found) if found.trim() == engine.name() => Ok(()),
+        Ok(found) => Err(StoreError::Backend(format!(
+            "{} holds a {} store; it cannot be opened with {}",
+            dir.display(),
+            found.trim(),
+            engine.name()
+        ))),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let file = std::fs::File::create(&path)?;
+            std::io::Write::write_all(&mut &file, engine.name().as_bytes())?;
+            file.sync_all()?;
+            std::fs::File::open(dir)?.sync_all()?;
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// Options for [`Database::open_embedded`].
 #[derive(Clone, Debug, Default)]
 pub struct EmbeddedOptions {
@@ -49,10 +85,12 @@ impl Database {
     /// recovery time matters to other tasks.
     pub fn open_embedded(dir: &Path, options: EmbeddedOptions) -> Result<Database, StoreError> {
         std::fs::create_dir_all(dir)?;
-        let (engine, name): (Box<dyn Engine>, _) = match options.engine {
-            EngineKind::Fjall => (Box::new(fjall_engine::FjallEngine::open(dir)?), "fjall"),
-            EngineKind::Redb => (Box::new(redb_engine::RedbEngine::open(dir)?), "redb"),
+        claim_directory(dir, options.engine)?;
+        let engine: Box<dyn Engine> = match options.engine {
+            EngineKind::Fjall => Box::new(fjall_engine::FjallEngine::open(dir)?),
+            EngineKind::Redb => Box::new(redb_engine::RedbEngine::open(dir)?),
         };
+        let name = options.engine.name();
         tracing::info!(dir = %dir.display(), engine = name, "opened embedded store");
         let backend = LayeredBackend::start(engine, name, TRANSACTION_WINDOW)?;
         Ok(Database::from_backend(Arc::new(backend)))

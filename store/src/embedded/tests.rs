@@ -93,3 +93,21 @@ async fn read_only_commits_succeed_and_closed_databases_reject_writes() {
     // Closing twice is harmless.
     db.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_directory_stays_with_the_engine_that_created_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_embedded(dir.path(), EmbeddedOptions::with_engine(EngineKind::Fjall))
+        .unwrap();
+    db.close().await.unwrap();
+    drop(db);
+    let err = Database::open_embedded(dir.path(), EmbeddedOptions::with_engine(EngineKind::Redb))
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Backend(m) if m.contains("fjall")),
+        "got {err:?}"
+    );
+    let db = Database::open_embedded(dir.path(), EmbeddedOptions::with_engine(EngineKind::Fjall))
+        .unwrap();
+    db.close().await.unwrap();
+}

@@ -3,6 +3,8 @@
 //! after its read version.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::write_buffer::WriteBuffer;
@@ -13,12 +15,13 @@ const MAX_TRACKED_WRITES: usize = 2_000_000;
 /// Recently committed write sets, indexed for range-intersection queries.
 #[derive(Debug)]
 pub(crate) struct ConflictHistory {
-    /// Latest commit version that wrote each key (within the window).
-    point_writes: BTreeMap<Vec<u8>, u64>,
+    /// Latest commit version that wrote each key (within the window). Keys are shared with
+    /// `log`, so each written key is stored once.
+    point_writes: BTreeMap<Arc<[u8]>, u64>,
     /// Cleared ranges with the version that cleared them.
     range_writes: VecDeque<(u64, Vec<u8>, Vec<u8>)>,
     /// Per commit version: when it committed and which point keys it wrote, for pruning.
-    log: VecDeque<(u64, Instant, Vec<Vec<u8>>)>,
+    log: VecDeque<(u64, Instant, Vec<Arc<[u8]>>)>,
     /// Every commit with a version above this one is still recorded.
     horizon: u64,
     window: Duration,
@@ -48,7 +51,10 @@ impl ConflictHistory {
             begin < end
                 && (self
                     .point_writes
-                    .range(begin.clone()..end.clone())
+                    .range::<[u8], _>((
+                        Bound::Included(begin.as_slice()),
+                        Bound::Excluded(end.as_slice()),
+                    ))
                     .any(|(_, v)| *v > read_version)
                     || self
                         .range_writes
@@ -65,8 +71,9 @@ impl ConflictHistory {
         }
         let mut keys = Vec::with_capacity(writes.points().len());
         for key in writes.points().keys() {
-            self.point_writes.insert(key.clone(), version);
-            keys.push(key.clone());
+            let key: Arc<[u8]> = Arc::from(key.as_slice());
+            self.point_writes.insert(Arc::clone(&key), version);
+            keys.push(key);
         }
         self.tracked += keys.len();
         match self.log.back_mut() {
