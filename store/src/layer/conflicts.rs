@@ -12,6 +12,14 @@ use super::write_buffer::WriteBuffer;
 /// Most key writes remembered; beyond it the oldest commits are forgotten early.
 const MAX_TRACKED_WRITES: usize = 2_000_000;
 
+/// When a commit version committed and which point keys it wrote.
+#[derive(Debug)]
+struct LoggedCommit {
+    version: u64,
+    at: Instant,
+    keys: Vec<Arc<[u8]>>,
+}
+
 /// Recently committed write sets, indexed for range-intersection queries.
 #[derive(Debug)]
 pub(crate) struct ConflictHistory {
@@ -20,8 +28,8 @@ pub(crate) struct ConflictHistory {
     point_writes: BTreeMap<Arc<[u8]>, u64>,
     /// Cleared ranges with the version that cleared them.
     range_writes: VecDeque<(u64, Vec<u8>, Vec<u8>)>,
-    /// Per commit version: when it committed and which point keys it wrote, for pruning.
-    log: VecDeque<(u64, Instant, Vec<Arc<[u8]>>)>,
+    /// Commits in version order, for pruning.
+    log: VecDeque<LoggedCommit>,
     /// Every commit with a version above this one is still recorded.
     horizon: u64,
     window: Duration,
@@ -77,20 +85,24 @@ impl ConflictHistory {
         }
         self.tracked += keys.len();
         match self.log.back_mut() {
-            Some((v, _, existing)) if *v == version => existing.extend(keys),
-            _ => self.log.push_back((version, now, keys)),
+            Some(last) if last.version == version => last.keys.extend(keys),
+            _ => self.log.push_back(LoggedCommit {
+                version,
+                at: now,
+                keys,
+            }),
         }
     }
 
     /// Forgets commits older than the window (or beyond the memory bound), raising the horizon.
     pub(crate) fn prune(&mut self, now: Instant) {
-        while let Some((version, at, _)) = self.log.front() {
-            let expired = now.duration_since(*at) > self.window;
+        while let Some(oldest) = self.log.front() {
+            let expired = now.duration_since(oldest.at) > self.window;
             if !expired && self.tracked <= MAX_TRACKED_WRITES {
                 break;
             }
-            let version = *version;
-            if let Some((_, _, keys)) = self.log.pop_front() {
+            let version = oldest.version;
+            if let Some(LoggedCommit { keys, .. }) = self.log.pop_front() {
                 self.tracked -= keys.len();
                 for key in keys {
                     if self.point_writes.get(&key) == Some(&version) {
