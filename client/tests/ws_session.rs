@@ -119,22 +119,32 @@ async fn resumes_after_a_slow_consumer_close_without_gaps_or_duplicates() {
 }
 
 #[tokio::test]
-async fn acks_follow_delivered_messages() {
+async fn acks_carry_the_cursor_of_delivered_messages() {
     let mut server = FakeServer::start().await;
-    let start = tokio::spawn(Session::start(fast(&server.base, Credentials::token("t"))));
+    let options =
+        fast(&server.base, Credentials::token("t")).ack_interval(Duration::from_millis(20));
+    let start = tokio::spawn(Session::start(options));
     let mut conn = server.accept().await;
     conn.ready().await;
     let (_session, mut stream) = start.await.unwrap().unwrap();
     assert!(matches!(conn.next_any().await, ClientFrame::Sync { .. }));
-    conn.send(msg("c", 1)).await;
-    assert_eq!(next_seqs(&mut stream, 1).await, [1]);
-    assert_eq!(
-        conn.next_any().await,
-        ClientFrame::Ack {
-            chat_id: "c".into(),
-            seq: 1
+    for seq in [1, 2, 3, 5] {
+        conn.send(msg("c", seq)).await;
+    }
+    assert_eq!(next_seqs(&mut stream, 3).await, [1, 2, 3]);
+    // Acks only ever name delivered, gapless positions: never 5.
+    let mut acked = 0;
+    while acked < 3 {
+        match conn.next_any().await {
+            ClientFrame::Ack { chat_id, seq } => {
+                assert_eq!(chat_id, "c");
+                assert!(seq > acked && seq <= 3, "ack {seq} after {acked}");
+                acked = seq;
+            }
+            ClientFrame::Ping { .. } => {}
+            other => panic!("unexpected {other:?}"),
         }
-    );
+    }
 }
 
 #[tokio::test]

@@ -100,13 +100,15 @@ impl Actor {
         }
         let period = self.options.ping_interval;
         let mut ping = interval_at(Instant::now() + period, period);
+        let ack_period = self.options.ack_interval;
+        let mut ack = interval_at(Instant::now() + ack_period, ack_period);
         let mut last_heard = Instant::now();
         loop {
             let step = tokio::select! {
                 frame = connection.next() => match frame {
                     Ok(frame) => {
                         last_heard = Instant::now();
-                        self.on_frame(connection, frame).await
+                        self.on_frame(frame).await
                     }
                     Err(error) => Err(error.into()),
                 },
@@ -114,6 +116,7 @@ impl Actor {
                     Some(command) => self.on_command(connection, command).await,
                     None => Err(Stop::Done),
                 },
+                _ = ack.tick() => self.send_acks(connection).await,
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= self.options.idle_timeout {
                         Err(WsError::Timeout("any frame from the server").into())
@@ -142,11 +145,7 @@ impl Actor {
         Ok(connection.send(&ClientFrame::Ping { nonce }).await?)
     }
 
-    async fn on_frame(
-        &mut self,
-        connection: &mut Connection,
-        frame: ServerFrame,
-    ) -> Result<(), Stop> {
+    async fn on_frame(&mut self, frame: ServerFrame) -> Result<(), Stop> {
         match frame {
             ServerFrame::Message(message) => {
                 let ready = self.cursors.accept(message);
@@ -154,13 +153,13 @@ impl Actor {
                 if self.synced {
                     self.close_gaps().await?;
                 }
-                self.send_acks(connection).await
+                Ok(())
             }
             ServerFrame::Synced { .. } => {
                 self.synced = true;
                 self.close_gaps().await?;
                 self.emit(Ok(Event::Frame(frame))).await;
-                self.send_acks(connection).await
+                Ok(())
             }
             ServerFrame::Pong { nonce }
                 if nonce.as_str().is_some_and(|n| n.starts_with(KEEPALIVE)) =>
@@ -207,6 +206,9 @@ impl Actor {
         Ok(())
     }
 
+    /// Acks each chat's cursor if it moved. Paced by a timer rather than sent
+    /// per message: every ack moves a receipt that the server sends to every
+    /// member, so a busy group would otherwise multiply its traffic.
     async fn send_acks(&mut self, connection: &mut Connection) -> Result<(), Stop> {
         if !self.options.auto_ack {
             return Ok(());

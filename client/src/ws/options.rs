@@ -89,8 +89,11 @@ pub struct SessionOptions {
     /// Fill a gap in a chat's messages from HTTP history instead of waiting
     /// for the next resume.
     pub fill_gaps: bool,
-    /// Send `ack` frames as messages are yielded.
+    /// Send `ack` frames for the messages yielded.
     pub auto_ack: bool,
+    /// Acks go out at most this often, each carrying the newest cursor of
+    /// every chat that moved.
+    pub ack_interval: Duration,
     /// A `ping` goes out after this long without one (the server closes
     /// connections that stay silent for 60 s).
     pub ping_interval: Duration,
@@ -119,6 +122,7 @@ impl SessionOptions {
             only_chats: None,
             fill_gaps: true,
             auto_ack: true,
+            ack_interval: Duration::from_millis(500),
             ping_interval: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(60),
             backoff_initial: Duration::from_millis(250),
@@ -149,6 +153,12 @@ impl SessionOptions {
     /// Whether to send `ack` frames.
     pub fn auto_ack(mut self, ack: bool) -> Self {
         self.auto_ack = ack;
+        self
+    }
+
+    /// How often acks go out at most.
+    pub fn ack_interval(mut self, interval: Duration) -> Self {
+        self.ack_interval = interval;
         self
     }
 
