@@ -20,6 +20,16 @@ use crate::http::Client;
 /// Largest history page the server hands out.
 const HISTORY_PAGE: u64 = 500;
 
+/// True for the frames that end a `sync` replay: `synced`, or the `error`
+/// that answers the `sync` (its `ref` is `"sync"`).
+fn is_end_of_replay(frame: &ServerFrame) -> bool {
+    match frame {
+        ServerFrame::Synced { .. } => true,
+        ServerFrame::Error { reference, .. } => reference.as_deref() == Some("sync"),
+        _ => false,
+    }
+}
+
 /// Keepalive pings carry this prefix, so their pongs can be dropped.
 const KEEPALIVE: &str = "keepalive-";
 
@@ -155,7 +165,11 @@ impl Actor {
                 }
                 Ok(())
             }
-            ServerFrame::Synced { .. } => {
+            // A failed sync replays nothing more: what is missing now can
+            // only come from history.
+            ServerFrame::Synced { .. } | ServerFrame::Error { .. }
+                if !self.synced && is_end_of_replay(&frame) =>
+            {
                 self.synced = true;
                 self.close_gaps().await?;
                 self.emit(Ok(Event::Frame(frame))).await;
@@ -335,5 +349,28 @@ impl Actor {
     /// (the session keeps serving its senders).
     async fn emit(&mut self, event: Result<Event, SessionError>) {
         let _ = self.events.send(event).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::ErrorCode;
+
+    use super::*;
+
+    #[test]
+    fn a_replay_ends_with_synced_or_the_error_that_answers_sync() {
+        let synced = ServerFrame::Synced {
+            cursors: Default::default(),
+        };
+        let error = |reference: Option<&str>| ServerFrame::Error {
+            code: ErrorCode::Internal,
+            message: String::new(),
+            reference: reference.map(str::to_owned),
+        };
+        assert!(is_end_of_replay(&synced));
+        assert!(is_end_of_replay(&error(Some("sync"))));
+        assert!(!is_end_of_replay(&error(Some("m-1"))));
+        assert!(!is_end_of_replay(&error(None)));
     }
 }
