@@ -93,6 +93,9 @@ fn backoff(attempt: u32) -> Duration {
 
 /// A transaction: a consistent snapshot to read from and a buffer of writes applied
 /// atomically at [`commit`](Transaction::commit). Clones share the same transaction.
+///
+/// On the embedded engines, reads run on the calling task's thread (they hit in-memory
+/// structures or the page cache and never wait on a commit); only `commit` waits.
 #[derive(Clone)]
 pub struct Transaction {
     inner: Arc<dyn BackendTransaction>,

@@ -2,8 +2,17 @@
 //! FoundationDB's API (get, set, clear, range reads, atomic add) so the chat logic is written
 //! once and runs on the embedded engines here or on FoundationDB (`store-fdb`).
 //!
-//! Keys are tuple-encoded with [`tuple`] (`tuple::pack(&("chat", id, "msg", seq))`), so both
+//! Keys are tuple-encoded with [`tuple`](crate::tuple) (`tuple::pack(&("chat", id, "msg", seq))`), so both
 //! backends store the same bytes in the same order.
+//!
+//! Semantics follow FoundationDB: a transaction reads one consistent snapshot (its read
+//! version), sees its own buffered writes (point and range reads, cleared ranges, pending
+//! atomic adds), and commits only if no transaction that committed after its read version
+//! wrote into what it read (non-snapshot reads; a limited range read covers only the part it
+//! returned). Otherwise commit fails with [`StoreError::Conflict`]; [`Database::run`] retries.
+//! Write-only transactions never conflict, and atomic adds never read. A commit returns once
+//! the data is durable. Transactions live at most [`TRANSACTION_WINDOW`] (5 s); older ones
+//! fail with the retryable [`StoreError::TransactionTooOld`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), store::StoreError> {
@@ -28,7 +37,8 @@
 //! - [`error`]: [`StoreError`] and [`AsStoreError`].
 //! - [`range`]: [`RangeOption`] and key-range helpers.
 //! - [`counter`]: little-endian counters ([`decode_counter`]).
-//! - `layer` (private): the engine-agnostic transaction layer with group commit.
+//! - `layer` (private): the engine-agnostic transaction layer: write buffers, conflict
+//!   checks, and group commit (a committer thread plus a sync thread, one fsync per batch).
 //! - [`embedded`]: the on-disk engines (fjall, redb), an in-memory engine, and their options.
 //! - `conformance` (feature `conformance`): the test suite every backend must pass.
 

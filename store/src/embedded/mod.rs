@@ -1,6 +1,38 @@
 //! Embedded storage engines on local disk (plus one in memory), behind the transaction layer.
 //!
-//! Figures and the choice of default engine are recorded below once measured.
+//! - `fjall_engine`: fjall 3 (LSM tree, write-ahead journal). **The default.**
+//! - `redb_engine`: redb 4 (copy-on-write B-tree), selectable with [`EngineKind::Redb`].
+//! - `memory_engine`: a multi-version `BTreeMap` for tests ([`Database::in_memory`]).
+//!
+//! All of them sit behind the same transaction layer: a committer thread folds every queued
+//! commit into one engine write, and a sync thread makes it durable with one fsync while the
+//! committer prepares the next batch. A commit returns only after its fsync.
+//!
+//! # Choosing the engine
+//!
+//! `cargo bench -p chatmesh-store --bench store-bench` runs N closed-loop writer tasks per
+//! engine for 5 s; each transaction writes one 100-byte value under a new key and atomically
+//! adds 1 to a shared counter; latency is measured from `begin` to the return of `commit`.
+//! On the 2-core development VM (ext4, shared with other builds) it printed:
+//!
+//! ```text
+//! engine writers    commits    commits/s    p50 ms    p99 ms    max ms
+//! fjall        1      24457         4891      0.19      0.35     38.56
+//! fjall       16     218959        43789      0.35      0.65     14.62
+//! fjall      256     759785       148946      1.34      4.44    276.74
+//! redb         1      14665         2931      0.33      0.54     19.07
+//! redb        16      75244        15044      0.94      1.88    186.50
+//! redb       256     174517        34810      7.08     13.23     33.09
+//! ```
+//!
+//! fjall is the default: about 4x the throughput of redb at 256 writers with a third of the
+//! p99 latency (the target is 20,000 commits/s with p99 <= 10 ms), and ahead at every
+//! concurrency. redb rewrites B-tree pages on every commit, while fjall appends to its journal
+//! and a memtable. Runs on a busy machine vary by up to 2x, but the order never changed.
+//! fjall's rare maximums of a few hundred milliseconds come from its own write stalls while a
+//! full memtable is rotated and flushed. redb stays as an option because it costs one small
+//! file and keeps the layer honest about being engine-agnostic (the conformance suite runs
+//! on both).
 
 mod fjall_engine;
 mod memory_engine;
