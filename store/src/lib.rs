@@ -2,8 +2,9 @@
 //! FoundationDB's API (get, set, clear, range reads, atomic add) so the chat logic is written
 //! once and runs on the embedded engines here or on FoundationDB (`store-fdb`).
 //!
-//! Keys are tuple-encoded with [`tuple`](crate::tuple) (`tuple::pack(&("chat", id, "msg", seq))`), so both
-//! backends store the same bytes in the same order.
+//! Keys are tuple-encoded with [`tuple`](mod@crate::tuple)
+//! (`tuple::pack(&("chat", id, "msg", seq))`), so both backends store the same bytes in the
+//! same order.
 //!
 //! Semantics follow FoundationDB: a transaction reads one consistent snapshot (its read
 //! version), sees its own buffered writes (point and range reads, cleared ranges, pending
