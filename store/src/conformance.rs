@@ -45,6 +45,7 @@ pub async fn run_all(db: &Database) {
     write_only_transactions_never_conflict(db).await;
     limited_range_conflicts_only_on_what_was_read(db).await;
     atomic_add_conflicts_with_readers(db).await;
+    clear_range_conflicts_with_readers(db).await;
     oversized_values_are_rejected(db).await;
 }
 
@@ -477,6 +478,44 @@ pub async fn atomic_add_conflicts_with_readers(db: &Database) {
     assert!(matches!(err, StoreError::Conflict), "got {err:?}");
 }
 
+/// A committed `clear_range` conflicts with transactions that read a key or range inside it,
+/// not with ones that read next to it.
+pub async fn clear_range_conflicts_with_readers(db: &Database) {
+    let space = fresh_subspace("clear-reader");
+    let out = fresh_subspace("clear-reader-out").pack(&("out",));
+    write_ints(db, &space, 0..10).await;
+    let point_reader = db.begin();
+    point_reader.get(&space.pack(&(5i64,))).await.expect("get");
+    let range_reader = db.begin();
+    range_reader
+        .get_range(RangeOption::between(
+            &space.pack(&(6i64,)),
+            &space.pack(&(8i64,)),
+        ))
+        .await
+        .expect("range");
+    let outside_reader = db.begin();
+    outside_reader
+        .get_range(RangeOption::between(
+            &space.pack(&(0i64,)),
+            &space.pack(&(4i64,)),
+        ))
+        .await
+        .expect("range");
+
+    let clearer = db.begin();
+    clearer.clear_range(&space.pack(&(4i64,)), &space.pack(&(7i64,)));
+    commit(clearer, "clear_range").await;
+
+    for (tx, what) in [(point_reader, "point"), (range_reader, "range")] {
+        tx.set(&out, b"x");
+        let err = tx.commit().await.expect_err(what);
+        assert!(matches!(err, StoreError::Conflict), "{what}: got {err:?}");
+    }
+    outside_reader.set(&out, b"x");
+    commit(outside_reader, "reader next to the cleared range").await;
+}
+
 /// Values over 100,000 bytes make the commit fail with `TooLarge` and write nothing.
 pub async fn oversized_values_are_rejected(db: &Database) {
     let space = fresh_subspace("too-large");
@@ -488,7 +527,8 @@ pub async fn oversized_values_are_rejected(db: &Database) {
     assert_eq!(get(db, &space.pack(&("small",))).await, None);
 }
 
-/// Committed data survives `close` and reopening through `open`; counters too.
+/// Committed data survives `close` and reopening through `open`; counters too. A closed
+/// handle refuses reads with [`StoreError::Closed`].
 pub async fn durable_after_reopen<F, Fut>(open: F)
 where
     F: Fn() -> Fut,
