@@ -47,6 +47,7 @@ pub async fn run_all(db: &Database) {
     atomic_add_conflicts_with_readers(db).await;
     clear_range_conflicts_with_readers(db).await;
     oversized_values_are_rejected(db).await;
+    committed_transactions_refuse_reuse(db).await;
 }
 
 /// A subspace no other case (or earlier run against the same store) uses.
@@ -569,4 +570,27 @@ where
     assert_eq!(keys.len() as i64, TASKS * OPS_PER_TASK - 1);
     assert!(keys.iter().all(|(_, v)| v == &vec![7u8; 100]));
     db.close().await.expect("close after reopen");
+}
+
+/// After commit, a transaction (any clone of it) refuses reads and a second commit with
+/// [`StoreError::AlreadyCommitted`]; read-only transactions commit trivially.
+pub async fn committed_transactions_refuse_reuse(db: &Database) {
+    let space = fresh_subspace("reuse");
+    let key = space.pack(&("k",));
+    let tx = db.begin();
+    tx.set(&key, b"v");
+    tx.clone().commit().await.expect("first commit");
+    let err = tx.clone().commit().await.expect_err("second commit");
+    assert!(matches!(err, StoreError::AlreadyCommitted), "got {err:?}");
+    let err = tx.get(&key).await.expect_err("read after commit");
+    assert!(matches!(err, StoreError::AlreadyCommitted), "got {err:?}");
+    let err = tx
+        .get_range(RangeOption::prefix(space.bytes()))
+        .await
+        .expect_err("range read after commit");
+    assert!(matches!(err, StoreError::AlreadyCommitted), "got {err:?}");
+
+    let reader = db.begin();
+    assert_eq!(reader.get(&key).await.expect("get"), Some(b"v".to_vec()));
+    reader.commit().await.expect("read-only commit");
 }

@@ -70,17 +70,6 @@ async fn commits_older_than_the_conflict_window_are_too_old() {
 }
 
 #[tokio::test]
-async fn committed_transactions_reject_reuse() {
-    let db = Database::in_memory().unwrap();
-    let tx = db.begin();
-    tx.set(b"k", b"v");
-    let clone = tx.clone();
-    tx.commit().await.unwrap();
-    let err = clone.commit().await.unwrap_err();
-    assert!(matches!(err, StoreError::AlreadyCommitted), "got {err:?}");
-}
-
-#[tokio::test]
 async fn read_only_commits_succeed_and_closed_databases_reject_writes() {
     let db = Database::in_memory().unwrap();
     let tx = db.begin();

@@ -49,6 +49,15 @@ impl LayerTransaction {
             .map_err(|_| StoreError::Backend("transaction state lock poisoned".into()))
     }
 
+    /// The state of a transaction that has not committed yet.
+    fn open_state(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        let state = self.state()?;
+        if state.committed {
+            return Err(StoreError::AlreadyCommitted);
+        }
+        Ok(state)
+    }
+
     /// The view to read from, if the transaction may still read.
     fn readable_view(&self) -> Result<&View, StoreError> {
         let view = self.view.as_deref().ok_or(StoreError::Closed)?;
@@ -78,7 +87,7 @@ impl LayerTransaction {
 impl BackendTransaction for LayerTransaction {
     async fn get(&self, key: &[u8], snapshot: bool) -> Result<Option<Vec<u8>>, StoreError> {
         let view = self.readable_view()?;
-        let lookup = self.state()?.writes.lookup(key);
+        let lookup = self.open_state()?.writes.lookup(key);
         let delta = match lookup {
             Lookup::Known(value) => return Ok(value),
             Lookup::Add(delta) => Some(delta),
@@ -102,7 +111,7 @@ impl BackendTransaction for LayerTransaction {
             return Ok(Vec::new());
         }
         let (points, cleared) = {
-            let state = self.state()?;
+            let state = self.open_state()?;
             let points = state
                 .writes
                 .points_in(&range.begin, &range.end, range.reverse);
