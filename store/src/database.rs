@@ -76,7 +76,9 @@ impl Database {
     }
 
     /// Makes everything committed durable and stops the backend's background work. Later
-    /// transactions fail with [`StoreError::Closed`]. Call it once at shutdown.
+    /// transactions fail with [`StoreError::Closed`]. Call it once at shutdown; further calls
+    /// do nothing. On the embedded engines the files are released once the last transaction
+    /// begun before `close` is dropped (it still pins its snapshot).
     pub async fn close(&self) -> Result<(), StoreError> {
         self.backend.close().await
     }
