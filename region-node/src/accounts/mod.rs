@@ -292,7 +292,7 @@ impl Accounts {
     pub async fn devices(&self, who: &Principal) -> Result<Vec<DeviceInfo>, ApiError> {
         let tx = self.db.begin();
         let rows = tx
-            .get_range(RangeOption::prefix(&records::devices_prefix(&who.user_id)).snapshot())
+            .get_range(RangeOption::subspace(&records::devices_prefix(&who.user_id)).snapshot())
             .await?;
         let mut devices = rows
             .iter()
@@ -359,13 +359,13 @@ async fn revoke_in(
     device_id: &str,
 ) -> Result<(), ApiError> {
     let prefix = records::device_refresh_prefix(user_id, device_id);
-    for (key, _) in tx.get_range(RangeOption::prefix(&prefix)).await? {
+    for (key, _) in tx.get_range(RangeOption::subspace(&prefix)).await? {
         let hash = store::tuple::unpack::<(String, String, String, String)>(&key)
             .map_err(|e| ApiError::internal(&format!("corrupt index key: {e}")))?
             .3;
         tx.clear(&records::refresh_key(&hash));
     }
-    let all = RangeOption::prefix(&prefix);
+    let all = RangeOption::subspace(&prefix);
     tx.clear_range(&all.begin, &all.end);
     tx.clear(&records::device_key(user_id, device_id));
     Ok(())

@@ -124,9 +124,10 @@ impl Chats {
         &self.ctx.db
     }
 
-    /// The direct chat of `user` and `peer`, created on first use.
+    /// The direct chat of `user` and `peer`, created on first use; the flag
+    /// tells whether this call created it.
     #[tracing::instrument(skip(self))]
-    pub async fn direct(&self, user: &str, peer: &str) -> Result<Chat, ApiError> {
+    pub async fn direct(&self, user: &str, peer: &str) -> Result<(Chat, bool), ApiError> {
         if user == peer {
             return Err(ApiError::bad_request("a direct chat needs another user"));
         }
@@ -174,7 +175,7 @@ impl Chats {
         if created.1 {
             self.announce(&chat);
         }
-        Ok(chat)
+        Ok((chat, created.1))
     }
 
     /// A new group owned by `owner`, with `chat_created` as its first message.

@@ -26,7 +26,7 @@ pub async fn load_chat(db: &Database, chat_id: &str) -> Result<Chat, ApiError> {
     let last_seq = read_seq(&tx, &keys::last_seq(chat_id)).await?;
     let mut members = Vec::new();
     for (_, value) in tx
-        .get_range(RangeOption::prefix(&keys::members(chat_id)).snapshot())
+        .get_range(RangeOption::subspace(&keys::members(chat_id)).snapshot())
         .await?
     {
         let m: MemberRecord = decode(&value)?;
@@ -166,7 +166,7 @@ pub async fn replay(
 pub async fn user_chat_ids(db: &Database, user: &str) -> Result<Vec<String>, ApiError> {
     let rows = db
         .begin()
-        .get_range(RangeOption::prefix(&keys::user_chats(user)).snapshot())
+        .get_range(RangeOption::subspace(&keys::user_chats(user)).snapshot())
         .await?;
     rows.iter()
         .map(|(k, _)| {
@@ -201,7 +201,7 @@ pub async fn list(db: &Database, user: &str) -> Result<Vec<ChatSummary>, ApiErro
         let members_count = read_seq(&tx, &keys::members_count(&chat_id)).await?;
         let last = tx
             .get_range(
-                RangeOption::prefix(&keys::messages(&chat_id))
+                RangeOption::subspace(&keys::messages(&chat_id))
                     .reverse()
                     .limit(1)
                     .snapshot(),

@@ -133,7 +133,7 @@ impl ChatTask {
         let last_seq = read_seq(&tx, &keys::last_seq(chat_id)).await?;
         let mut members = BTreeMap::new();
         for (_, value) in tx
-            .get_range(store::RangeOption::prefix(&keys::members(chat_id)))
+            .get_range(store::RangeOption::subspace(&keys::members(chat_id)))
             .await?
         {
             let member: MemberRecord = decode(&value)?;

@@ -52,6 +52,7 @@ pub async fn logout(
         .accounts
         .revoke_device(&who.user_id, &who.device_id)
         .await?;
+    state.hub.kill_device(&who.user_id, &who.device_id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -74,5 +75,6 @@ pub async fn revoke_device(
         .accounts
         .revoke_device(&who.user_id, &device_id)
         .await?;
+    state.hub.kill_device(&who.user_id, &device_id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -24,8 +24,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Chat>), ApiError> {
     match request {
         CreateChatRequest::Direct { peer } => {
-            let chat = state.chats.direct(&who.user_id, &peer).await?;
-            let fresh = chat.created_at + 2_000 > crate::clock::now_ms() && chat.last_seq == 0;
+            let (chat, fresh) = state.chats.direct(&who.user_id, &peer).await?;
             let status = if fresh {
                 StatusCode::CREATED
             } else {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod ws;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
