@@ -6,21 +6,10 @@ mod common;
 
 use std::collections::HashSet;
 
+use common::http::{get, post};
 use common::ws::{Ws, user};
 use common::{Node, fast_raw, free_port, spawn_binary, wait_healthy};
-use serde_json::{Value, json};
-
-async fn post(base: &str, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_of_1000_reaches_every_member_and_removal_stops_delivery() {
@@ -115,17 +104,6 @@ async fn a_group_of_1000_reaches_every_member_and_removal_stops_delivery() {
     let e = sockets[1].send_text(&chat_id, "still-here", "hi").await;
     assert_eq!(e["code"], "not_member");
     node.stop().await;
-}
-
-async fn get(base: &str, token: &str, path: &str) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]

@@ -1,0 +1,31 @@
+//! Raw JSON calls over HTTP with a bearer token, for tests that check
+//! statuses and bodies as a client sees them.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+
+/// `POST base+path` with a JSON body; answers (status, JSON body or null).
+pub async fn post(base: &str, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// `GET base+path`; answers (status, JSON body or null).
+pub async fn get(base: &str, token: &str, path: &str) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("get");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
