@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::http::{get, post};
+use common::http::{all_history, get, post};
 use common::ws::{Ws, device, user};
 use common::{Node, fast_raw};
 use serde_json::{Value, json};
@@ -169,22 +169,7 @@ async fn concurrent_retried_sends_are_gapless_and_exactly_once() {
         .map(|m| (m["sender_id"].to_string(), m["client_msg_id"].to_string()))
         .collect();
     assert_eq!(distinct.len(), 2000);
-    let mut history = Vec::new();
-    let mut after = 0;
-    loop {
-        let (_, page) = get(
-            &node.base,
-            &watcher,
-            &format!("/v1/chats/{chat}/messages?after_seq={after}&limit=500"),
-        )
-        .await;
-        let msgs = page["messages"].as_array().unwrap().clone();
-        if msgs.is_empty() {
-            break;
-        }
-        after = msgs.last().unwrap()["seq"].as_u64().unwrap();
-        history.extend(msgs);
-    }
+    let history = all_history(&node.base, &watcher, &chat).await;
     assert_eq!(history.len(), 2001);
     let live: Vec<_> = got.iter().map(|m| m["client_msg_id"].clone()).collect();
     let stored: Vec<_> = history[1..]

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::http::{get, post};
+use common::http::{all_history, get, post};
 use common::ws::{Ws, user};
 use common::{Node, fast_raw, free_port, spawn_binary, wait_healthy};
 use serde_json::json;
@@ -164,22 +164,7 @@ async fn every_acknowledged_send_survives_sigkill() {
 
     let mut child = spawn_binary(&args, &[], dir.path());
     wait_healthy(&base).await;
-    let mut history = Vec::new();
-    let mut after = 0;
-    loop {
-        let (_, page) = get(
-            &base,
-            &alice,
-            &format!("/v1/chats/{chat_id}/messages?after_seq={after}&limit=500"),
-        )
-        .await;
-        let msgs = page["messages"].as_array().unwrap().clone();
-        if msgs.is_empty() {
-            break;
-        }
-        after = msgs.last().unwrap()["seq"].as_u64().unwrap();
-        history.extend(msgs);
-    }
+    let history = all_history(&base, &alice, &chat_id).await;
     let seqs: Vec<u64> = history.iter().map(|m| m["seq"].as_u64().unwrap()).collect();
     assert_eq!(
         seqs,

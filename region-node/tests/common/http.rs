@@ -29,3 +29,24 @@ pub async fn get(base: &str, token: &str, path: &str) -> (u16, Value) {
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
+
+/// Every message of `chat` the token's user may read, paging forward.
+pub async fn all_history(base: &str, token: &str, chat: &str) -> Vec<Value> {
+    let mut history = Vec::new();
+    let mut after = 0;
+    loop {
+        let (status, page) = get(
+            base,
+            token,
+            &format!("/v1/chats/{chat}/messages?after_seq={after}&limit=500"),
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        let msgs = page["messages"].as_array().cloned().unwrap_or_default();
+        let Some(last) = msgs.last().and_then(|m| m["seq"].as_u64()) else {
+            return history;
+        };
+        after = last;
+        history.extend(msgs);
+    }
+}
