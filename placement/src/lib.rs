@@ -1,0 +1,1 @@
+//! chatmesh placement: where users and chats live.

@@ -1,0 +1,3 @@
+//! The placement service binary.
+
+fn main() {}
