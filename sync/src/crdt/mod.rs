@@ -20,15 +20,22 @@
 //! - [`chat_meta`]: a group chat's title, description and avatar.
 //! - [`profile`]: a user's display name, avatar and status text.
 
+pub mod chat_meta;
 pub mod lww;
 pub mod lww_map;
 pub mod marks;
 pub mod max_register;
+pub mod profile;
+pub mod text_fields;
 
+pub use automerge::ChangeHash;
+pub use chat_meta::{ChatMeta, ChatMetaFields};
 pub use lww::Lww;
 pub use lww_map::LwwMap;
 pub use marks::Marks;
 pub use max_register::MaxRegister;
+pub use profile::{Profile, ProfileFields};
+pub use text_fields::TextFieldsDoc;
 
 /// What can go wrong with a replicated document.
 #[derive(Debug, thiserror::Error)]
