@@ -2,8 +2,9 @@
 //!
 //! - [`hlc`]: the hybrid logical clock with an injectable physical clock and
 //!   a max-offset guard.
-//! - [`crdt`]: state-based CRDTs (max-registers, last-writer-wins registers)
-//!   and automerge documents for chat metadata and user profiles.
+//! - [`crdt`]: state-based CRDTs (max-registers, delivered/read marks,
+//!   last-writer-wins registers and maps) and automerge documents for chat
+//!   metadata and user profiles.
 //! - [`replication`]: the per-peer replication state machines, free of I/O:
 //!   `handle(now, input) -> outputs`.
 //! - [`transport`]: the QUIC shell between regions (quinn + rustls, mutual
