@@ -169,6 +169,63 @@ async fn a_request_the_peer_drops_fails_without_waiting_for_the_timeout() {
         matches!(result, Err(TransportError::RequestDropped { .. })),
         "{result:?}"
     );
+
+    // b's caller holds on to the reply: the asker gives up at its timeout.
+    let ta = a.transport.clone();
+    let asking = tokio::spawn(async move {
+        ta.request("b", Bytes::from_static(b"q2"), Duration::from_millis(300))
+            .await
+    });
+    let _held = expect(&mut b.events, "the second request", |e| match e {
+        TransportEvent::Request { reply, .. } => Some(reply),
+        _ => None,
+    })
+    .await;
+    let result = asking.await.expect("task");
+    assert!(
+        matches!(result, Err(TransportError::Timeout { .. })),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_peer_fills_the_queue_instead_of_blocking_the_sender() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let id = |r| dev_identity(dir.path(), r).expect("identity");
+    // b never reads its events, so its links stop reading and QUIC flow
+    // control stalls a's writer; then a's queue fills.
+    let mut b = start_tuned(id("b"), localhost(), &[], AdmitAll, |c| c.event_queue = 1).await;
+    let peers = [("b", b.transport.local_addr())];
+    let mut a = start_tuned(id("a"), localhost(), &peers, AdmitAll, |c| c.send_queue = 2).await;
+    peer_up(&mut a.events, "b").await;
+    peer_up(&mut b.events, "a").await;
+    let frame = Bytes::from(vec![7u8; 1024 * 1024]);
+    let mut full = None;
+    for sent in 0..1000 {
+        match a.transport.send("b", Channel::Log, frame.clone()) {
+            Ok(()) => tokio::task::yield_now().await,
+            Err(e) => {
+                full = Some((sent, e));
+                break;
+            }
+        }
+    }
+    let (sent, error) = full.expect("the queue filled up");
+    assert!(
+        matches!(
+            error,
+            TransportError::QueueFull {
+                channel: Channel::Log,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(sent >= 2, "only {sent} frames fit");
+    // Other channels have their own queues.
+    a.transport
+        .send("b", Channel::Crdt, Bytes::from_static(b"still room"))
+        .expect("crdt queue is separate");
 }
 
 #[tokio::test]
@@ -387,14 +444,14 @@ async fn a_restarted_peer_is_reconnected_and_messages_flow_again() {
 }
 
 #[tokio::test]
-async fn a_restarted_dialer_replaces_its_old_link() {
+async fn a_dropped_and_restarted_dialer_reconnects() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut b = start(dir.path(), "b", &[]).await;
     let baddr = b.transport.local_addr();
     let a = start(dir.path(), "a", &[("b", baddr)]).await;
     let aaddr = a.transport.local_addr();
     peer_up(&mut b.events, "a").await;
-    a.transport.shutdown().await;
+    // Dropping the last handle shuts the region down too.
     drop(a);
     peer_down(&mut b.events, "a").await;
 

@@ -413,8 +413,10 @@ mod tests {
 
     #[test]
     fn blocking_covers_the_directions_asked_for() {
-        let mut f = Faults::default();
-        f.blocked_forward = true;
+        let f = Faults {
+            blocked_forward: true,
+            ..Faults::default()
+        };
         assert!(f.blocked(Direction::Forward));
         assert!(!f.blocked(Direction::Backward));
         assert!(!f.blocked(Direction::Both));

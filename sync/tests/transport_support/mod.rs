@@ -60,9 +60,21 @@ pub async fn start_with(
     peers: &[(&str, SocketAddr)],
     admission: impl Admission + Clone,
 ) -> Node {
+    start_tuned(identity, bind, peers, admission, |_| {}).await
+}
+
+/// Like [`start_with`], with a chance to change the test config.
+pub async fn start_tuned(
+    identity: RegionIdentity,
+    bind: SocketAddr,
+    peers: &[(&str, SocketAddr)],
+    admission: impl Admission + Clone,
+    tune: impl Fn(&mut TransportConfig),
+) -> Node {
     let mut attempts = 0;
     loop {
-        let config = config(identity.clone(), bind, peers);
+        let mut config = config(identity.clone(), bind, peers);
+        tune(&mut config);
         match Transport::start(config, admission.clone(), clock).await {
             Ok((transport, events)) => return Node { transport, events },
             // A restarted region rebinds the port its predecessor just released.
