@@ -10,8 +10,18 @@
 //! - [`route`]: ranking regions for a client by health, RTT and distance.
 //! - [`health`]: region health from heartbeats, with time passed in.
 //! - [`directory`]: the chat directory as a state-based CRDT.
+//! - [`service`]: the HTTP API as an embeddable axum router.
+//! - [`poller`]: polls each region's `/readyz` into the health table.
+//! - [`persist`]: the standalone service's directory file.
+//! - [`server`]: [`run`], the standalone service.
 
 pub mod directory;
 pub mod health;
+pub mod persist;
+pub mod poller;
 pub mod route;
+pub mod server;
+pub mod service;
 pub mod topology;
+
+pub use server::{Config, RunError, run};
