@@ -179,9 +179,10 @@ pub fn rank(
             let entry = RouteEntry {
                 name: region.name.clone(),
                 http: region.http,
+                // Tenths of a km: finer digits are noise for a lat/lon hint.
                 distance_km: hint
                     .location
-                    .map(|client| distance_km(client, region.location)),
+                    .map(|client| (distance_km(client, region.location) * 10.0).round() / 10.0),
                 rtt_ms: hint.rtt_ms.get(&region.name).copied(),
                 healthy: healthy(&region.name),
             };

@@ -457,3 +457,44 @@ async fn the_directory_places_moves_and_survives_a_restart() {
     );
     service.stop().await;
 }
+
+#[tokio::test]
+async fn a_region_that_starts_draining_turns_unhealthy_at_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let ready = Arc::new(AtomicBool::new(true));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let flag = ready.clone();
+    let app = Router::new().route(
+        "/readyz",
+        get(move || async move {
+            if flag.load(Ordering::Relaxed) {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let topology = Topology::from_yaml(&format!(
+        "
+regions:
+  - {{ name: solo, location: {{ lat: 0, lon: 0 }}, http: '{addr}', quic: '127.0.0.1:1' }}
+settings:
+  heartbeat_interval_ms: 50
+  health_timeout_ms: 600000
+"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::start(topology, &dir.path().join("state.json")).await;
+    service.wait_for_healthy(&["solo"]).await;
+    // The 10-minute timeout has not passed, yet the 503 takes it out of rotation.
+    ready.store(false, Ordering::Relaxed);
+    service.wait_for_healthy(&[]).await;
+    ready.store(true, Ordering::Relaxed);
+    service.wait_for_healthy(&["solo"]).await;
+    service.stop().await;
+}
