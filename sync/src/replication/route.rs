@@ -53,12 +53,18 @@ mod tests {
         let hello = PeerMessage::Hello {
             cursors: BTreeMap::from([("c".to_string(), 2)]),
         };
-        assert!(matches!(route(hello), Routed::Shipper(shipper::Input::Hello { .. })));
+        assert!(matches!(
+            route(hello),
+            Routed::Shipper(shipper::Input::Hello { .. })
+        ));
         let ack = PeerMessage::Ack {
             chat_id: "c".into(),
             seq: 1,
         };
-        assert!(matches!(route(ack), Routed::Shipper(shipper::Input::Ack { seq: 1, .. })));
+        assert!(matches!(
+            route(ack),
+            Routed::Shipper(shipper::Input::Ack { seq: 1, .. })
+        ));
         let resend = PeerMessage::Resend {
             chat_id: "c".into(),
             after_seq: 4,
@@ -70,12 +76,18 @@ mod tests {
         let catalog = PeerMessage::Catalog {
             chats: BTreeMap::new(),
         };
-        assert!(matches!(route(catalog), Routed::Receiver(receiver::Input::Catalog { .. })));
+        assert!(matches!(
+            route(catalog),
+            Routed::Receiver(receiver::Input::Catalog { .. })
+        ));
         let entries = PeerMessage::Entries {
             chat_id: "c".into(),
             entries: Vec::new(),
         };
-        assert!(matches!(route(entries), Routed::Receiver(receiver::Input::Entries { .. })));
+        assert!(matches!(
+            route(entries),
+            Routed::Receiver(receiver::Input::Entries { .. })
+        ));
         let result = ForwardResult {
             id: "1".into(),
             outcome: ForwardOutcome::Sequenced {
@@ -96,6 +108,9 @@ mod tests {
             text: "t".into(),
             hlc: Hlc(1),
         };
-        assert_eq!(route(PeerMessage::ForwardSend(send.clone())), Routed::Sequencer(send));
+        assert_eq!(
+            route(PeerMessage::ForwardSend(send.clone())),
+            Routed::Sequencer(send)
+        );
     }
 }

@@ -42,8 +42,14 @@ mod tests {
     fn arithmetic_saturates() {
         let t = Millis(1_000);
         assert_eq!(t + Duration::from_millis(250), Millis(1_250));
-        assert_eq!(Millis(u64::MAX - 1) + Duration::from_secs(5), Millis(u64::MAX));
-        assert_eq!(Millis(1_250).saturating_since(t), Duration::from_millis(250));
+        assert_eq!(
+            Millis(u64::MAX - 1) + Duration::from_secs(5),
+            Millis(u64::MAX)
+        );
+        assert_eq!(
+            Millis(1_250).saturating_since(t),
+            Duration::from_millis(250)
+        );
         assert_eq!(t.saturating_since(Millis(1_250)), Duration::ZERO);
     }
 

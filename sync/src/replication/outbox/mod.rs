@@ -130,10 +130,13 @@ impl Outbox {
                 }
                 let chat = item.chat_id.clone();
                 self.index.insert(item.id.clone(), chat.clone());
-                self.queues.entry(chat.clone()).or_default().push_back(Pending {
-                    item,
-                    sent_at: None,
-                });
+                self.queues
+                    .entry(chat.clone())
+                    .or_default()
+                    .push_back(Pending {
+                        item,
+                        sent_at: None,
+                    });
                 self.pump(now, &chat, &mut out);
             }
             Input::PeerConnected => self.set_connected(now, true, &mut out),

@@ -300,7 +300,9 @@ impl Receiver {
                 state.ack_at.get_or_insert(now + self.config.ack_delay);
             }
             if !state.buffer.is_empty() || state.dropped_far {
-                state.resend_at.get_or_insert(now + self.config.resend_after);
+                state
+                    .resend_at
+                    .get_or_insert(now + self.config.resend_after);
             } else {
                 state.resend_at = None;
             }

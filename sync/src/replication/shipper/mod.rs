@@ -186,7 +186,9 @@ impl ChatShip {
         let oldest_unacked_age = if events_behind == 0 {
             None
         } else {
-            self.commits.front().map(|&(_, at)| now.saturating_since(at))
+            self.commits
+                .front()
+                .map(|&(_, at)| now.saturating_since(at))
         };
         Lag {
             events_behind,
@@ -495,7 +497,9 @@ impl Shipper {
     fn pump(&mut self, now: Millis, chat_id: &str, out: &mut Vec<Output>) {
         if self.connected && self.hello {
             if let Some(state) = self.chats.get_mut(chat_id) {
-                let ceiling = state.last.min(state.acked.saturating_add(self.config.window));
+                let ceiling = state
+                    .last
+                    .min(state.acked.saturating_add(self.config.window));
                 let idle = state.reading.is_none() && state.read_retry_at.is_none();
                 if idle && state.sent < ceiling {
                     let limit = usize::try_from(ceiling - state.sent).unwrap_or(usize::MAX);

@@ -109,7 +109,10 @@ fn catalog_is_repeated_until_the_hello_arrives() {
     assert_eq!(shipper.poll_timeout(), Some(Millis(1_000)));
     assert!(shipper.handle(Millis(999), Input::Tick).is_empty());
     let out = shipper.handle(Millis(1_000), Input::Tick);
-    assert!(matches!(out[..], [Output::Send(PeerMessage::Catalog { .. })]));
+    assert!(matches!(
+        out[..],
+        [Output::Send(PeerMessage::Catalog { .. })]
+    ));
     shipper.handle(Millis(1_100), hello(&[("a", 3)]));
     assert_eq!(shipper.poll_timeout(), None);
 }
@@ -121,7 +124,10 @@ fn hello_starts_shipping_after_the_peer_cursor_within_the_window() {
     // Only one read at a time.
     assert!(shipper.handle(Millis(1), committed("a", 31)).is_empty());
     let out = shipper.handle(Millis(2), log_read("a", entries("a", 6..=15)));
-    assert_eq!(shipped(&out), vec![vec![6, 7, 8, 9], vec![10, 11, 12, 13], vec![14, 15]]);
+    assert_eq!(
+        shipped(&out),
+        vec![vec![6, 7, 8, 9], vec![10, 11, 12, 13], vec![14, 15]]
+    );
     // The window (10 unacked) is full: nothing more is read.
     assert_eq!(out.len(), 3);
     let out = shipper.handle(Millis(3), ack("a", 9));
@@ -152,28 +158,47 @@ fn a_log_read_keeps_only_the_run_that_continues_the_shipped_entries() {
 #[test]
 fn an_empty_read_is_retried_after_a_pause() {
     let (mut shipper, _) = shipping(5);
-    assert!(shipper.handle(Millis(1), log_read("a", Vec::new())).is_empty());
+    assert!(
+        shipper
+            .handle(Millis(1), log_read("a", Vec::new()))
+            .is_empty()
+    );
     assert_eq!(shipper.poll_timeout(), Some(Millis(101)));
     assert!(shipper.handle(Millis(50), Input::Tick).is_empty());
-    assert_eq!(shipper.handle(Millis(101), Input::Tick), vec![read("a", 5, 10)]);
+    assert_eq!(
+        shipper.handle(Millis(101), Input::Tick),
+        vec![read("a", 5, 10)]
+    );
 }
 
 #[test]
 fn an_unanswered_read_is_given_up_and_issued_again() {
     let (mut shipper, _) = shipping(5);
     assert_eq!(shipper.poll_timeout(), Some(Millis(1_000)));
-    assert_eq!(shipper.handle(Millis(1_000), Input::Tick), vec![read("a", 5, 10)]);
+    assert_eq!(
+        shipper.handle(Millis(1_000), Input::Tick),
+        vec![read("a", 5, 10)]
+    );
 }
 
 #[test]
 fn acks_move_the_cursor_forward_only() {
     let (mut shipper, _) = shipping(0);
     shipper.handle(Millis(0), log_read("a", entries("a", 1..=10)));
-    assert_eq!(shipper.chat_lag(Millis(0), "a").map(|l| l.events_behind), Some(30));
+    assert_eq!(
+        shipper.chat_lag(Millis(0), "a").map(|l| l.events_behind),
+        Some(30)
+    );
     shipper.handle(Millis(1), ack("a", 8));
-    assert_eq!(shipper.chat_lag(Millis(1), "a").map(|l| l.events_behind), Some(22));
+    assert_eq!(
+        shipper.chat_lag(Millis(1), "a").map(|l| l.events_behind),
+        Some(22)
+    );
     assert!(shipper.handle(Millis(2), ack("a", 4)).is_empty());
-    assert_eq!(shipper.chat_lag(Millis(2), "a").map(|l| l.events_behind), Some(22));
+    assert_eq!(
+        shipper.chat_lag(Millis(2), "a").map(|l| l.events_behind),
+        Some(22)
+    );
     assert_eq!(shipper.chat_lag(Millis(2), "zzz"), None);
 }
 
@@ -185,9 +210,15 @@ fn no_ack_in_time_ships_again_from_the_acked_cursor() {
     // The ack pushed the deadline out from 1_010 to 1_500.
     assert_eq!(shipper.poll_timeout(), Some(Millis(1_500)));
     assert!(shipper.handle(Millis(1_200), Input::Tick).is_empty());
-    assert_eq!(shipper.handle(Millis(1_500), Input::Tick), vec![read("a", 3, 10)]);
+    assert_eq!(
+        shipper.handle(Millis(1_500), Input::Tick),
+        vec![read("a", 3, 10)]
+    );
     let out = shipper.handle(Millis(1_501), log_read("a", entries("a", 4..=13)));
-    assert_eq!(shipped(&out), vec![vec![4, 5, 6, 7], vec![8, 9, 10, 11], vec![12, 13]]);
+    assert_eq!(
+        shipped(&out),
+        vec![vec![4, 5, 6, 7], vec![8, 9, 10, 11], vec![12, 13]]
+    );
 }
 
 #[test]
@@ -232,13 +263,24 @@ fn disconnect_forgets_what_was_in_flight() {
     let (mut shipper, _) = shipping(0);
     shipper.handle(Millis(1), log_read("a", entries("a", 1..=10)));
     shipper.handle(Millis(2), ack("a", 4));
-    assert!(shipper.handle(Millis(3), Input::PeerDisconnected).is_empty());
+    assert!(
+        shipper
+            .handle(Millis(3), Input::PeerDisconnected)
+            .is_empty()
+    );
     assert!(!shipper.is_connected());
     assert_eq!(shipper.poll_timeout(), None);
     // A read answered after the disconnect ships nothing.
-    assert!(shipper.handle(Millis(4), log_read("a", entries("a", 5..=8))).is_empty());
+    assert!(
+        shipper
+            .handle(Millis(4), log_read("a", entries("a", 5..=8)))
+            .is_empty()
+    );
     let out = shipper.handle(Millis(5), Input::PeerConnected);
-    assert!(matches!(out[..], [Output::Send(PeerMessage::Catalog { .. })]));
+    assert!(matches!(
+        out[..],
+        [Output::Send(PeerMessage::Catalog { .. })]
+    ));
     // The new Hello is the truth, even behind the old ack.
     let out = shipper.handle(Millis(6), hello(&[("a", 3)]));
     assert_eq!(out, vec![read("a", 3, 10)]);
