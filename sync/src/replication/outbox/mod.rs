@@ -165,13 +165,12 @@ impl Outbox {
             return;
         };
         if let Some(queue) = self.queues.get_mut(&chat) {
-            if let Some(position) = queue.iter().position(|p| p.item.id == result.id) {
-                if let Some(pending) = queue.remove(position) {
-                    out.push(Output::Done {
-                        item: pending.item,
-                        outcome: result.outcome,
-                    });
-                }
+            let position = queue.iter().position(|p| p.item.id == result.id);
+            if let Some(pending) = position.and_then(|position| queue.remove(position)) {
+                out.push(Output::Done {
+                    item: pending.item,
+                    outcome: result.outcome,
+                });
             }
             if queue.is_empty() {
                 self.queues.remove(&chat);

@@ -495,21 +495,19 @@ impl Shipper {
 
     /// Issues the next read for `chat_id` if the window and state allow.
     fn pump(&mut self, now: Millis, chat_id: &str, out: &mut Vec<Output>) {
-        if self.connected && self.hello {
-            if let Some(state) = self.chats.get_mut(chat_id) {
-                let ceiling = state
-                    .last
-                    .min(state.acked.saturating_add(self.config.window));
-                let idle = state.reading.is_none() && state.read_retry_at.is_none();
-                if idle && state.sent < ceiling {
-                    let limit = usize::try_from(ceiling - state.sent).unwrap_or(usize::MAX);
-                    out.push(Output::ReadLog {
-                        chat_id: chat_id.to_string(),
-                        after_seq: state.sent,
-                        limit,
-                    });
-                    state.reading = Some(now);
-                }
+        let window = self.config.window;
+        let shipping = self.connected && self.hello;
+        if let Some(state) = self.chats.get_mut(chat_id).filter(|_| shipping) {
+            let ceiling = state.last.min(state.acked.saturating_add(window));
+            let idle = state.reading.is_none() && state.read_retry_at.is_none();
+            if idle && state.sent < ceiling {
+                let limit = usize::try_from(ceiling - state.sent).unwrap_or(usize::MAX);
+                out.push(Output::ReadLog {
+                    chat_id: chat_id.to_string(),
+                    after_seq: state.sent,
+                    limit,
+                });
+                state.reading = Some(now);
             }
         }
         self.touch(chat_id);

@@ -30,8 +30,8 @@ impl Drop for SeedGuard {
         if std::thread::panicking() {
             eprintln!(
                 "simulation `{}` failed with seed {}; replay it with \
-                 SIM_SEED={} cargo test -p chatmesh-sync replays_one_seed -- --nocapture",
-                self.scenario, self.seed, self.seed
+                 SIM_SCENARIO={} SIM_SEED={} cargo test -p chatmesh-sync replays_one_seed",
+                self.scenario, self.seed, self.scenario, self.seed
             );
         }
     }

@@ -1,5 +1,6 @@
 //! The simulation tests: each scenario over many seeds, plus one fixed
-//! seed to replay (set `SIM_SEED` to replay another).
+//! seed to replay. To replay a failure, set `SIM_SCENARIO` (the test's
+//! name) and `SIM_SEED` and run `replays_one_seed`.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -7,6 +8,31 @@ use super::net::NetConfig;
 use super::workload::Scenario;
 use super::world::World;
 use super::{check, run};
+use crate::replication::OutboxConfig;
+
+/// Builds a scenario.
+type Builder = fn() -> Scenario;
+
+/// Every scenario by the name of the test that runs it.
+const SCENARIOS: &[(&str, Builder)] = &[
+    ("steady_stream", Scenario::base),
+    ("loss_and_reorder", loss_and_reorder_scenario),
+    (
+        "replica_disconnected_then_catches_up",
+        disconnected_scenario,
+    ),
+    ("replica_restarts", restarts_scenario),
+    ("chats_homed_in_different_regions", homed_apart_scenario),
+    (
+        "outbox_forwards_through_a_partition",
+        outbox_partition_scenario,
+    ),
+    (
+        "outbox_window_over_ordered_connections",
+        outbox_window_scenario,
+    ),
+    ("many_seeds_of_everything", mixed),
+];
 
 /// Three regions, chats homed in each, every fault at once.
 fn mixed() -> Scenario {
@@ -29,6 +55,73 @@ fn mixed() -> Scenario {
     }
 }
 
+fn loss_and_reorder_scenario() -> Scenario {
+    Scenario {
+        chats: vec![("c0".into(), 0), ("c1".into(), 0)],
+        net: NetConfig::lossy(0.2, 0.1),
+        ..Scenario::base()
+    }
+}
+
+fn disconnected_scenario() -> Scenario {
+    Scenario {
+        net: NetConfig::lossy(0.05, 0.05),
+        fixed_partitions: vec![(0, 1, 300, 2_700)],
+        partition_max: 2_700,
+        ..Scenario::base()
+    }
+}
+
+fn restarts_scenario() -> Scenario {
+    Scenario {
+        chats: vec![("c0".into(), 0), ("c1".into(), 0)],
+        net: NetConfig::lossy(0.1, 0.05),
+        restarts: 5,
+        ..Scenario::base()
+    }
+}
+
+fn homed_apart_scenario() -> Scenario {
+    Scenario {
+        rejects: false,
+        partitions: 0,
+        restarts: 0,
+        net: NetConfig::lossy(0.05, 0.05),
+        ..mixed()
+    }
+}
+
+fn outbox_partition_scenario() -> Scenario {
+    Scenario {
+        local_sends: 40,
+        forwards: 100,
+        rejects: true,
+        // Results (and sends) are lost often, so items are sent again.
+        net: NetConfig::lossy(0.25, 0.1),
+        fixed_partitions: vec![(0, 1, 200, 2_500)],
+        partition_max: 2_500,
+        ..Scenario::base()
+    }
+}
+
+/// Several items per chat in flight: safe only over ordered connections,
+/// which lose nothing but what a dropped connection had in flight.
+fn outbox_window_scenario() -> Scenario {
+    Scenario {
+        chats: vec![("c0".into(), 0), ("c1".into(), 1)],
+        local_sends: 60,
+        forwards: 120,
+        partitions: 3,
+        partition_max: 800,
+        restarts: 2,
+        outbox: OutboxConfig {
+            max_in_flight_per_chat: 8,
+            ..Scenario::base().outbox
+        },
+        ..Scenario::base()
+    }
+}
+
 #[test]
 fn steady_stream() {
     for seed in 0..10 {
@@ -39,25 +132,15 @@ fn steady_stream() {
 
 #[test]
 fn loss_and_reorder() {
-    let scenario = Scenario {
-        chats: vec![("c0".into(), 0), ("c1".into(), 0)],
-        net: NetConfig::lossy(0.2, 0.1),
-        ..Scenario::base()
-    };
     for seed in 0..40 {
-        let (_, summary) = run("loss_and_reorder", &scenario, seed);
+        let (_, summary) = run("loss_and_reorder", &loss_and_reorder_scenario(), seed);
         assert_eq!(summary.entries, 150);
     }
 }
 
 #[test]
 fn replica_disconnected_then_catches_up() {
-    let scenario = Scenario {
-        net: NetConfig::lossy(0.05, 0.05),
-        fixed_partitions: vec![(0, 1, 300, 2_700)],
-        partition_max: 2_700,
-        ..Scenario::base()
-    };
+    let scenario = disconnected_scenario();
     for seed in 0..20 {
         let (world, _) = run("replica_disconnected_then_catches_up", &scenario, seed);
         // Most of the stream was committed while the replica was away.
@@ -71,12 +154,7 @@ fn replica_disconnected_then_catches_up() {
 
 #[test]
 fn replica_restarts() {
-    let scenario = Scenario {
-        chats: vec![("c0".into(), 0), ("c1".into(), 0)],
-        net: NetConfig::lossy(0.1, 0.05),
-        restarts: 5,
-        ..Scenario::base()
-    };
+    let scenario = restarts_scenario();
     for seed in 0..40 {
         let (world, _) = run("replica_restarts", &scenario, seed);
         assert_eq!(world.restarts, 5);
@@ -85,13 +163,7 @@ fn replica_restarts() {
 
 #[test]
 fn chats_homed_in_different_regions() {
-    let scenario = Scenario {
-        rejects: false,
-        partitions: 0,
-        restarts: 0,
-        net: NetConfig::lossy(0.05, 0.05),
-        ..mixed()
-    };
+    let scenario = homed_apart_scenario();
     for seed in 0..30 {
         let (_, summary) = run("chats_homed_in_different_regions", &scenario, seed);
         assert_eq!(summary.entries, 180);
@@ -101,16 +173,7 @@ fn chats_homed_in_different_regions() {
 
 #[test]
 fn outbox_forwards_through_a_partition() {
-    let scenario = Scenario {
-        local_sends: 40,
-        forwards: 100,
-        rejects: true,
-        // Results (and sends) are lost often, so items are sent again.
-        net: NetConfig::lossy(0.25, 0.1),
-        fixed_partitions: vec![(0, 1, 200, 2_500)],
-        partition_max: 2_500,
-        ..Scenario::base()
-    };
+    let scenario = outbox_partition_scenario();
     for seed in 0..30 {
         let (_, summary) = run("outbox_forwards_through_a_partition", &scenario, seed);
         assert_eq!((summary.forwarded, summary.rejected), (90, 10));
@@ -120,22 +183,11 @@ fn outbox_forwards_through_a_partition() {
 
 #[test]
 fn outbox_window_over_ordered_connections() {
-    let scenario = Scenario {
-        chats: vec![("c0".into(), 0), ("c1".into(), 1)],
-        local_sends: 60,
-        forwards: 120,
-        partitions: 3,
-        partition_max: 800,
-        restarts: 2,
-        outbox: crate::replication::OutboxConfig {
-            max_in_flight_per_chat: 8,
-            ..Scenario::base().outbox
-        },
-        ..Scenario::base()
-    };
+    let scenario = outbox_window_scenario();
     for seed in 0..30 {
-        let (_, summary) = run("outbox_window_over_ordered_connections", &scenario, seed);
+        let (world, summary) = run("outbox_window_over_ordered_connections", &scenario, seed);
         assert!(summary.forwarded > 0);
+        assert_eq!(world.restarts, 2);
     }
 }
 
@@ -194,11 +246,16 @@ impl Totals {
 
 #[test]
 fn replays_one_seed() {
+    let name = std::env::var("SIM_SCENARIO").unwrap_or_else(|_| "many_seeds_of_everything".into());
     let seed = std::env::var("SIM_SEED")
         .ok()
         .and_then(|text| text.parse().ok())
         .unwrap_or(0x5EED_2024);
-    let (_, summary) = run("many_seeds_of_everything", &mixed(), seed);
+    let (name, scenario) = SCENARIOS
+        .iter()
+        .find(|(known, _)| *known == name)
+        .unwrap_or_else(|| panic!("no scenario {name}"));
+    let (_, summary) = run(name, &scenario(), seed);
     assert!(summary.entries > 0);
 }
 

@@ -204,10 +204,8 @@ impl World {
     fn next_timer(&self) -> Option<(Millis, Machine)> {
         let mut best: Option<(Millis, Machine)> = None;
         let mut consider = |at: Option<Millis>, machine: Machine| {
-            if let Some(at) = at {
-                if best.is_none_or(|(b, _)| at < b) {
-                    best = Some((at, machine));
-                }
+            if let Some(at) = at.filter(|&at| best.is_none_or(|(b, _)| at < b)) {
+                best = Some((at, machine));
             }
         };
         for region in &self.regions {
