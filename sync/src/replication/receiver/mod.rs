@@ -264,10 +264,12 @@ impl Receiver {
         out: &mut Vec<Output>,
     ) {
         let state = self.chats.entry(chat_id.to_string()).or_default();
-        let horizon = state
-            .applying
-            .saturating_add(self.config.max_buffered_per_chat);
+        let mut entries = entries;
+        // In seq order, a message's own contiguous run is applied however
+        // long it is; only what lies beyond a hole counts against the buffer.
+        entries.sort_by_key(|entry| entry.seq);
         let mut stale = false;
+        let mut run = Vec::new();
         for entry in entries {
             if entry.chat_id != chat_id || entry.seq == 0 {
                 continue;
@@ -275,17 +277,18 @@ impl Receiver {
             state.expected = state.expected.max(entry.seq);
             if entry.seq <= state.applying {
                 stale |= entry.seq <= state.durable;
-            } else if entry.seq > horizon {
+            } else if entry.seq == state.applying + 1 {
+                state.applying = entry.seq;
+                run.push(entry);
+                while let Some(next) = state.buffer.remove(&(state.applying + 1)) {
+                    state.applying = next.seq;
+                    run.push(next);
+                }
+            } else if entry.seq - state.applying > self.config.max_buffered_per_chat {
                 state.dropped_far = true;
             } else {
                 state.buffer.entry(entry.seq).or_insert(entry);
             }
-        }
-
-        let mut run = Vec::new();
-        while let Some(entry) = state.buffer.remove(&(state.applying + 1)) {
-            state.applying = entry.seq;
-            run.push(entry);
         }
         if !run.is_empty() {
             out.push(Output::Apply {

@@ -1,6 +1,6 @@
 //! Unit tests of the receiver, one behaviour each.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use protocol::Hlc;
@@ -164,6 +164,15 @@ fn the_buffer_is_bounded_and_dropping_asks_for_a_resend() {
 }
 
 #[test]
+fn a_contiguous_message_longer_than_the_buffer_is_applied_whole() {
+    let mut receiver = connected(0);
+    let seqs: Vec<u64> = (1..=30).rev().collect();
+    let out = receiver.handle(Millis(0), batch("a", &seqs));
+    assert_eq!(applies(&out), vec![(1..=30).collect::<Vec<u64>>()]);
+    assert_eq!(receiver.poll_timeout(), None);
+}
+
+#[test]
 fn acks_report_only_durable_entries_and_are_batched() {
     let mut receiver = connected(0);
     receiver.handle(Millis(0), batch("a", &[1, 2, 3]));
@@ -266,4 +275,92 @@ fn foreign_and_zero_entries_are_ignored() {
     );
     assert_eq!(applies(&out), vec![vec![1]]);
     assert_eq!(receiver.chat_lag("b"), None);
+}
+
+/// One step of the receiver's environment, for the property test.
+#[derive(Debug, Clone)]
+enum Step {
+    /// Entries `start..start+len` arrive in one message, reversed or not.
+    Deliver(u64, u64, bool),
+    /// The oldest outstanding write completes.
+    Applied,
+    /// The connection drops and comes back.
+    Reconnect,
+    /// Time passes.
+    Tick,
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => (1u64..=40, 1u64..=12, any::<bool>()).prop_map(|(s, l, r)| Step::Deliver(s, l, r)),
+        3 => Just(Step::Applied),
+        1 => Just(Step::Reconnect),
+        1 => Just(Step::Tick),
+    ]
+}
+
+proptest::proptest! {
+    /// Whatever arrives, in whatever order and however often, the applies
+    /// concatenate to the log's prefix: gapless, each entry once.
+    #[test]
+    fn applies_extend_the_replica_gaplessly_and_once(
+        steps in proptest::collection::vec(step(), 1..120)
+    ) {
+        const LAST: u64 = 40;
+        let mut receiver = connected(0);
+        let mut applied: Vec<u64> = Vec::new();
+        let mut writes = VecDeque::new();
+        let mut now = 0;
+        for step in steps {
+            now += 7;
+            let out = match step {
+                Step::Deliver(start, len, reversed) => {
+                    let mut seqs: Vec<u64> = (start..start + len).filter(|&s| s <= LAST).collect();
+                    if reversed {
+                        seqs.reverse();
+                    }
+                    receiver.handle(Millis(now), batch("a", &seqs))
+                }
+                Step::Applied => match writes.pop_front() {
+                    Some(seq) => receiver.handle(Millis(now), applied_input(seq)),
+                    None => Vec::new(),
+                },
+                Step::Reconnect => {
+                    receiver.handle(Millis(now), Input::PeerDisconnected);
+                    receiver.handle(Millis(now), Input::PeerConnected)
+                }
+                Step::Tick => receiver.handle(Millis(now), Input::Tick),
+            };
+            record(out, &mut applied, &mut writes);
+        }
+        // The home ships the rest, in order, in one message.
+        let rest: Vec<u64> = (applied.len() as u64 + 1..=LAST).collect();
+        let out = receiver.handle(Millis(now + 1), batch("a", &rest));
+        record(out, &mut applied, &mut writes);
+        while let Some(seq) = writes.pop_front() {
+            receiver.handle(Millis(now + 2), applied_input(seq));
+        }
+        let everything: Vec<u64> = (1..=LAST).collect();
+        proptest::prop_assert_eq!(applied, everything);
+        proptest::prop_assert_eq!(receiver.cursors().get("a").copied(), Some(LAST));
+    }
+}
+
+/// Checks that `out`'s applies continue `applied` exactly, and notes the
+/// writes they start.
+fn record(out: Vec<Output>, applied: &mut Vec<u64>, writes: &mut VecDeque<u64>) {
+    for output in out {
+        if let Output::Apply { entries, .. } = output {
+            for entry in &entries {
+                assert_eq!(entry.seq, applied.len() as u64 + 1, "gapless, once");
+                applied.push(entry.seq);
+            }
+            writes.extend(entries.last().map(|e| e.seq));
+        }
+    }
+}
+
+fn applied_input(seq: u64) -> Input {
+    applied("a", seq)
 }
