@@ -11,12 +11,14 @@
 //! - [`chats`]: chats, members, messages and history.
 //! - [`frames`]: WebSocket frames in both directions.
 //! - [`hlc`]: the wire form of hybrid logical clock timestamps.
+//! - [`peer`]: messages between regions (log replication, forwarded sends).
 
 pub mod auth;
 pub mod chats;
 pub mod error;
 pub mod frames;
 pub mod hlc;
+pub mod peer;
 pub mod users;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
