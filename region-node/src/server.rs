@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::hlc::HlcClock;
 use crate::hub::Hub;
 use crate::limits::Limits;
-use crate::state::AppState;
+use crate::state::{AppState, Services};
 
 /// Why a node stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +65,7 @@ async fn serve(
     );
     let limits = Limits::new(config.sends_per_second, config.send_burst);
     let stop = CancellationToken::new();
-    let state = AppState {
+    let state = AppState::new(Services {
         config: Arc::new(config),
         db: db.clone(),
         accounts,
@@ -75,7 +75,7 @@ async fn serve(
         hlc,
         limits,
         shutdown: stop.clone(),
-    };
+    });
     let app = crate::http::router(state.clone());
     let addr = listener.local_addr()?;
     ready.store(true, Ordering::Release);

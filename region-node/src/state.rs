@@ -14,9 +14,29 @@ use crate::hlc::HlcClock;
 use crate::hub::Hub;
 use crate::limits::Limits;
 
-/// A cheap-to-clone bundle of the node's services.
+/// A cheap-to-clone handle on the node's services: one pointer, because a
+/// copy sits in every connection's tasks and idle connections must stay
+/// small.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    /// Wraps the services.
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The node's services.
+pub struct Services {
     /// Validated configuration.
     pub config: Arc<Config>,
     /// The region's store.
@@ -37,7 +57,7 @@ pub struct AppState {
     pub shutdown: CancellationToken,
 }
 
-impl AppState {
+impl Services {
     /// Whether the node takes new work.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)

@@ -270,11 +270,7 @@ impl Chats {
         let chat = reads::load_chat(&self.ctx.db, &chat_id).await?;
         self.announce(&chat);
         let frame = crate::ws::encode(&ServerFrame::Message(message));
-        let out = Outbound::Message {
-            chat_id: chat_id.as_str().into(),
-            seq: 1,
-            frame,
-        };
+        let out = Outbound::message(&chat_id, 1, frame);
         self.ctx
             .hub
             .send_to(all.iter().map(String::as_str), &out, None);
@@ -286,7 +282,7 @@ impl Chats {
         let frame = crate::ws::encode(&ServerFrame::Chat { chat: chat.clone() });
         self.ctx.hub.send_to(
             chat.members.iter().map(|m| m.user_id.as_str()),
-            &Outbound::Frame(frame),
+            &Outbound::frame(frame),
             None,
         );
     }

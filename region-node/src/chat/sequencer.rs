@@ -392,11 +392,7 @@ impl ChatTask {
 
     fn fan_out(&self, message: &Message, extra: Option<&str>) {
         let frame = crate::ws::encode(&ServerFrame::Message(message.clone()));
-        let out = Outbound::Message {
-            chat_id: message.chat_id.as_str().into(),
-            seq: message.seq,
-            frame,
-        };
+        let out = Outbound::message(&message.chat_id, message.seq, frame);
         self.ctx
             .hub
             .send_to(self.current_members().chain(extra), &out, None);
@@ -406,7 +402,7 @@ impl ChatTask {
         let frame = crate::ws::encode(&ServerFrame::Chat { chat: self.view() });
         self.ctx.hub.send_to(
             self.current_members().chain(extra),
-            &Outbound::Frame(frame),
+            &Outbound::frame(frame),
             None,
         );
     }
@@ -668,7 +664,7 @@ impl ChatTask {
                     });
                     self.ctx
                         .hub
-                        .send_to(self.current_members(), &Outbound::Frame(frame), None);
+                        .send_to(self.current_members(), &Outbound::frame(frame), None);
                 }
             }
             Err(error) => tracing::error!(%chat, %error, "write receipts"),
@@ -718,7 +714,7 @@ impl ChatTask {
             active,
         });
         let others = self.current_members().filter(|m| *m != user);
-        self.ctx.hub.send_to(others, &Outbound::Frame(frame), None);
+        self.ctx.hub.send_to(others, &Outbound::frame(frame), None);
     }
 }
 

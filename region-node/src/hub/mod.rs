@@ -23,16 +23,38 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone)]
 pub enum Outbound {
     /// A `message` frame; the session keeps per-chat order with `seq`.
-    Message {
-        /// The chat.
-        chat_id: Arc<str>,
-        /// The message's position.
-        seq: u64,
-        /// The encoded frame.
-        frame: Bytes,
-    },
+    Message(Arc<Delivery>),
     /// Any other encoded frame.
-    Frame(Bytes),
+    Frame(Arc<Bytes>),
+}
+
+/// A committed message on its way to every member's connections: built
+/// once and shared, so a queue slot is one pointer (every connection
+/// allocates its queue's first block of slots, idle or not).
+#[derive(Debug)]
+pub struct Delivery {
+    /// The chat.
+    pub chat_id: Arc<str>,
+    /// The message's position.
+    pub seq: u64,
+    /// The encoded frame.
+    pub frame: Bytes,
+}
+
+impl Outbound {
+    /// A `message` frame of `chat_id` at `seq`.
+    pub fn message(chat_id: &str, seq: u64, frame: Bytes) -> Self {
+        Self::Message(Arc::new(Delivery {
+            chat_id: chat_id.into(),
+            seq,
+            frame,
+        }))
+    }
+
+    /// Any other frame.
+    pub fn frame(frame: Bytes) -> Self {
+        Self::Frame(Arc::new(frame))
+    }
 }
 
 /// Why the hub closed a connection.

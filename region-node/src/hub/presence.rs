@@ -141,7 +141,7 @@ impl Presence {
             current.push(frame(user, online, last_seen));
         }
         for f in current {
-            let _ = tx.try_send(Outbound::Frame(f));
+            let _ = tx.try_send(Outbound::frame(f));
         }
     }
 
@@ -182,9 +182,9 @@ fn frame(user: &str, online: bool, last_seen: u64) -> Bytes {
 
 fn broadcast(state: &State, user: &str, online: bool, last_seen: u64) {
     if let Some(watchers) = state.watchers.get(user) {
-        let bytes = frame(user, online, last_seen);
+        let out = Outbound::frame(frame(user, online, last_seen));
         for tx in watchers.values() {
-            let _ = tx.try_send(Outbound::Frame(bytes.clone()));
+            let _ = tx.try_send(out.clone());
         }
     }
 }

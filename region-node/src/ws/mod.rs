@@ -56,10 +56,15 @@ pub async fn upgrade(
     // Frames over MAX_FRAME_BYTES are refused by the session with close code 1009;
     // the transport limit sits above it so the session sees them and can say why.
     Ok(ws
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_write_buffer_size(4 * MAX_FRAME_BYTES)
         .max_message_size(2 * MAX_FRAME_BYTES)
         .max_frame_size(2 * MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| session::run(state, who, socket)))
+        // The session runs as its own task so that axum's upgrade task, whose
+        // future is several KiB, ends at once instead of living as long as
+        // the connection.
+        .on_upgrade(move |socket| async move {
+            tokio::spawn(session::run(state, who, socket));
+        }))
 }

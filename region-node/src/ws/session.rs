@@ -50,14 +50,14 @@ async fn serve(state: AppState, who: Principal, socket: WebSocket) {
     let registration = state.hub.register(&who.user_id, &who.device_id);
     let conn_id = registration.conn_id;
     let (sink, mut stream) = socket.split();
-    let (local_tx, local_rx) = mpsc::channel::<Local>(256);
+    let (local_tx, local_rx) = mpsc::channel::<Box<Local>>(256);
     let ready = ServerFrame::Ready {
         user_id: who.user_id.clone(),
         device_id: who.device_id.clone(),
         region: state.config.region.clone(),
         hlc: state.hlc.now(),
     };
-    let _ = local_tx.send(Local::Frame(encode(&ready))).await;
+    let _ = local_tx.send(Box::new(Local::Frame(encode(&ready)))).await;
     let writer = Writer::new(state.clone(), who.clone(), sink);
     let kill = registration.kill.clone();
     let writer_task = tokio::spawn(writer.run(registration, local_rx).in_current_span());
@@ -104,13 +104,17 @@ async fn serve(state: AppState, who: Principal, socket: WebSocket) {
                 continue;
             }
         };
-        handle(&state, &who, conn_id, &local_tx, frame).await;
+        // Boxed: the handler's state would otherwise sit inside every idle
+        // connection's future.
+        Box::pin(handle(&state, &who, conn_id, &local_tx, frame)).await;
     };
     let _ = local_tx
-        .send(Local::Close(close_with.map(|(code, reason)| CloseFrame {
-            code,
-            reason: reason.into(),
-        })))
+        .send(Box::new(Local::Close(close_with.map(|(code, reason)| {
+            CloseFrame {
+                code,
+                reason: reason.into(),
+            }
+        }))))
         .await;
     drop(local_tx);
     let registration = writer_task.await.ok();
@@ -135,20 +139,20 @@ pub fn kill_close(reason: Option<KillReason>) -> CloseFrame {
     }
 }
 
-async fn reply_error(local: &mpsc::Sender<Local>, error: ApiError, reference: Option<String>) {
+async fn reply_error(local: &mpsc::Sender<Box<Local>>, error: ApiError, reference: Option<String>) {
     let frame = ServerFrame::Error {
         code: error.code,
         message: error.message,
         reference,
     };
-    let _ = local.send(Local::Frame(encode(&frame))).await;
+    let _ = local.send(Box::new(Local::Frame(encode(&frame)))).await;
 }
 
 async fn handle(
     state: &AppState,
     who: &Principal,
     conn_id: u64,
-    local: &mpsc::Sender<Local>,
+    local: &mpsc::Sender<Box<Local>>,
     frame: ClientFrame,
 ) {
     match frame {
@@ -196,7 +200,7 @@ async fn handle(
                                 reference: Some(client_msg_id),
                             },
                         };
-                        let _ = local.send(Local::Frame(encode(&frame))).await;
+                        let _ = local.send(Box::new(Local::Frame(encode(&frame)))).await;
                     });
                 }
                 Err(e) => reply_error(local, e, Some(client_msg_id)).await,
@@ -210,7 +214,7 @@ async fn handle(
             }
         }
         ClientFrame::Sync { cursors } => {
-            let _ = local.send(Local::Sync(cursors)).await;
+            let _ = local.send(Box::new(Local::Sync(cursors))).await;
         }
         ClientFrame::PresenceSubscribe { user_ids } => {
             if user_ids.len() > 1000 {
@@ -222,11 +226,13 @@ async fn handle(
                 .await;
                 return;
             }
-            let _ = local.send(Local::Presence(conn_id, user_ids)).await;
+            let _ = local
+                .send(Box::new(Local::Presence(conn_id, user_ids)))
+                .await;
         }
         ClientFrame::Ping { nonce } => {
             let _ = local
-                .send(Local::Frame(encode(&ServerFrame::Pong { nonce })))
+                .send(Box::new(Local::Frame(encode(&ServerFrame::Pong { nonce }))))
                 .await;
         }
     }
@@ -235,7 +241,7 @@ async fn handle(
 fn marks(
     state: &AppState,
     who: &Principal,
-    local: &mpsc::Sender<Local>,
+    local: &mpsc::Sender<Box<Local>>,
     chat_id: String,
     delivered: u64,
     read: u64,

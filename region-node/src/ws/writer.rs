@@ -86,14 +86,14 @@ impl Writer {
     pub async fn run(
         mut self,
         mut reg: Registration,
-        mut local: mpsc::Receiver<Local>,
+        mut local: mpsc::Receiver<Box<Local>>,
     ) -> Registration {
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
         loop {
             let step: Result<bool, axum::Error> = tokio::select! {
                 biased;
-                l = local.recv() => match l {
+                l = local.recv() => match l.map(|l| *l) {
                     None => Ok(false),
                     Some(Local::Close(frame)) => {
                         let frame = frame.or_else(|| reg.kill.is_cancelled().then(|| kill_close(reg.kill_reason())));
@@ -102,7 +102,9 @@ impl Writer {
                         }
                         Ok(false)
                     }
-                    Some(l) => self.local(l, &reg).await.map(|()| true),
+                    // Boxed, like `fill` below: replays are rare, and their state
+                    // would otherwise sit inside every idle connection's future.
+                    Some(l) => Box::pin(self.local(l, &reg)).await.map(|()| true),
                 },
                 () = reg.kill.cancelled() => {
                     let _ = self.sink.send(WsMessage::Close(Some(kill_close(reg.kill_reason())))).await;
@@ -160,12 +162,10 @@ impl Writer {
 
     async fn feed(&mut self, out: Outbound) -> WriteResult {
         match out {
-            Outbound::Frame(bytes) => self.sink.feed(text(bytes)).await,
-            Outbound::Message {
-                chat_id,
-                seq,
-                frame,
-            } => {
+            Outbound::Frame(bytes) => self.sink.feed(text(Bytes::clone(&bytes))).await,
+            Outbound::Message(delivery) => {
+                let (chat_id, seq, frame) =
+                    (&delivery.chat_id, delivery.seq, delivery.frame.clone());
                 let cursor = self.cursors.get(chat_id.as_ref()).copied();
                 match cursor {
                     None => {
@@ -181,7 +181,7 @@ impl Writer {
                     Some(c) if seq <= c.last => Ok(()),
                     Some(c) => {
                         if seq > c.last + 1 {
-                            self.fill(&chat_id, c.last + 1, seq - 1).await?;
+                            Box::pin(self.fill(&chat_id, c.last + 1, seq - 1)).await?;
                         }
                         if let Some(c) = self.cursors.get_mut(chat_id.as_ref()) {
                             c.last = seq;
