@@ -181,7 +181,7 @@ impl Writer {
                     Some(c) if seq <= c.last => Ok(()),
                     Some(c) => {
                         if seq > c.last + 1 {
-                            Box::pin(self.fill(&chat_id, c.last + 1, seq - 1)).await?;
+                            Box::pin(self.fill(chat_id, c.last + 1, seq - 1)).await?;
                         }
                         if let Some(c) = self.cursors.get_mut(chat_id.as_ref()) {
                             c.last = seq;
