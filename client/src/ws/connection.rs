@@ -203,6 +203,12 @@ impl FrameReceiver {
     pub async fn next(&mut self) -> Result<ServerFrame, WsError> {
         read_frame(&mut self.stream).await
     }
+
+    /// The next server frame as its JSON text, unparsed: for load generators
+    /// that read only a field or two of many frames.
+    pub async fn next_text(&mut self) -> Result<String, WsError> {
+        read_text(&mut self.stream).await
+    }
 }
 
 /// Encodes and sends a frame, refusing frames over the protocol's limit
@@ -227,6 +233,22 @@ where
     S: Stream<Item = Result<WsMessage, tungstenite::Error>> + Unpin,
 {
     loop {
+        let text = read_text(stream).await?;
+        match serde_json::from_str::<ServerFrame>(&text) {
+            Ok(frame) => return Ok(frame),
+            Err(error) => {
+                tracing::debug!(%error, "skipping a frame this client does not understand");
+            }
+        }
+    }
+}
+
+/// Reads until a text frame arrives; answers its text. Cancel-safe.
+async fn read_text<S>(stream: &mut S) -> Result<String, WsError>
+where
+    S: Stream<Item = Result<WsMessage, tungstenite::Error>> + Unpin,
+{
+    loop {
         let message = match stream.next().await {
             Some(message) => message?,
             None => {
@@ -237,12 +259,7 @@ where
             }
         };
         match message {
-            WsMessage::Text(text) => match serde_json::from_str::<ServerFrame>(text.as_str()) {
-                Ok(frame) => return Ok(frame),
-                Err(error) => {
-                    tracing::debug!(%error, "skipping a frame this client does not understand");
-                }
-            },
+            WsMessage::Text(text) => return Ok(text.as_str().to_owned()),
             WsMessage::Close(frame) => {
                 return Err(WsError::Closed {
                     code: frame.as_ref().map(|f| u16::from(f.code)),

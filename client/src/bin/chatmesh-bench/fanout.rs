@@ -10,7 +10,7 @@ use clap::Args;
 use client::Client;
 
 use crate::accounts;
-use crate::load::{Phase, Senders};
+use crate::load::{self, Phase, Senders};
 use crate::node::Target;
 use crate::workers::Pool;
 use crate::{parse_duration, stats};
@@ -46,7 +46,7 @@ pub async fn run(target: &Target, args: &FanoutArgs) -> Result<()> {
     let bar = stats::progress("fanout");
     bar.set_message(format!("creating {} members", args.members));
     let prefix = accounts::run_prefix("fanout");
-    let senders = args.senders.min(args.members);
+    let sender_count = args.senders.min(args.members);
     let members = accounts::devices(&target.base, &prefix, args.members, 1).await?;
     let owner = members
         .first()
@@ -69,11 +69,11 @@ pub async fn run(target: &Target, args: &FanoutArgs) -> Result<()> {
     let (mut pool, connected) = Pool::start(&target.base, &tokens, args.procs).await?;
     // Some members send from a second device; their first one receives.
     let mut sender_tokens = Vec::new();
-    for i in 0..senders {
+    for i in 0..sender_count {
         let token = accounts::another_device(&target.base, &prefix, i).await?;
         sender_tokens.push((token, chat.chat_id.clone()));
     }
-    let mut load = Senders::connect(&target.base, sender_tokens).await?;
+    let mut senders = Senders::connect(&target.base, sender_tokens).await?;
     pool.report().await?;
     let mut rows = Vec::new();
     for &rate in &args.rates {
@@ -83,11 +83,15 @@ pub async fn run(target: &Target, args: &FanoutArgs) -> Result<()> {
             warmup: args.warmup,
             text_len: args.text_len,
         };
-        let start_us = stats::unix_micros();
-        let sent = load.run(&phase, &bar).await?;
+        let start_us = load::next_start();
+        let (from_us, until_us) = phase.window(start_us);
+        pool.window(from_us, until_us).await?;
+        let sent = senders.run(&phase, start_us, &bar).await?;
         tokio::time::sleep(Duration::from_secs(2)).await;
         let totals = pool.report().await?;
-        let span = Duration::from_micros(totals.last_us.saturating_sub(start_us)).as_secs_f64();
+        // Deliveries of sends intended in the window, over the window or
+        // until the last of them arrived, whichever is longer.
+        let span = Duration::from_micros(totals.last_us.max(until_us) - from_us).as_secs_f64();
         let per_sec = if span > 0.0 {
             totals.received as f64 / span
         } else {
@@ -107,7 +111,7 @@ pub async fn run(target: &Target, args: &FanoutArgs) -> Result<()> {
     bar.finish_and_clear();
     pool.stop().await;
     println!(
-        "\nfan-out in one group of {} members ({connected} receiving devices, {senders} sending devices, chat {})",
+        "\nfan-out in one group of {} members ({connected} receiving devices, {sender_count} sending devices, chat {})",
         args.members, chat.chat_id
     );
     println!("| offered msgs/s | messages sent | deliveries | deliveries/s | p50 ms | p99 ms |");

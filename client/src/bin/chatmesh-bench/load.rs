@@ -31,6 +31,21 @@ pub struct Phase {
     pub text_len: usize,
 }
 
+impl Phase {
+    /// The measured window of a phase starting at `start_us`: sends
+    /// intended in `from..until` count.
+    pub fn window(&self, start_us: u64) -> (u64, u64) {
+        let from_us = start_us + self.warmup.as_micros() as u64;
+        (from_us, from_us + self.duration.as_micros() as u64)
+    }
+}
+
+/// When the next phase may start: far enough ahead that every sender task
+/// is waiting for its first intended time.
+pub fn next_start() -> u64 {
+    stats::unix_micros() + 300_000
+}
+
 /// What a phase measured (sends whose intended time fell in the window).
 pub struct PhaseResult {
     /// Sends answered by `sent`.
@@ -111,13 +126,17 @@ impl Senders {
         })
     }
 
-    /// Runs one phase and waits (up to 30 s) for its answers.
-    pub async fn run(&mut self, phase: &Phase, bar: &ProgressBar) -> Result<PhaseResult> {
+    /// Runs one phase starting at `start_us` (see [`next_start`]) and waits
+    /// (up to 30 s) for its answers.
+    pub async fn run(
+        &mut self,
+        phase: &Phase,
+        start_us: u64,
+        bar: &ProgressBar,
+    ) -> Result<PhaseResult> {
         self.phase += 1;
         let n = self.senders.len() as f64;
-        let start_us = stats::unix_micros() + 200_000;
-        let from_us = start_us + phase.warmup.as_micros() as u64;
-        let until_us = from_us + phase.duration.as_micros() as u64;
+        let (from_us, until_us) = phase.window(start_us);
         self.window.from_us.store(from_us, Ordering::Relaxed);
         self.window.until_us.store(until_us, Ordering::Relaxed);
         self.window.last_ack_us.store(0, Ordering::Relaxed);

@@ -9,7 +9,7 @@ use clap::Args;
 use client::Client;
 
 use crate::accounts;
-use crate::load::{Phase, Senders};
+use crate::load::{self, Phase, Senders};
 use crate::node::Target;
 use crate::{parse_duration, stats};
 
@@ -60,7 +60,7 @@ pub async fn run(target: &Target, args: &SendsArgs) -> Result<()> {
             warmup: args.warmup,
             text_len: args.text_len,
         };
-        let result = senders.run(&phase, &bar).await?;
+        let result = senders.run(&phase, load::next_start(), &bar).await?;
         let per_sec = result.acked as f64 / result.elapsed.as_secs_f64();
         let (p50, p99) = stats::p50_p99(&result.hist);
         bar.println(format!(
@@ -74,7 +74,15 @@ pub async fn run(target: &Target, args: &SendsArgs) -> Result<()> {
                 .map(|e| format!(" (e.g. {e})"))
                 .unwrap_or_default()
         ));
-        rows.push((rate, per_sec, p50, p99, result.hist.max() as f64 / 1000.0));
+        rows.push((
+            rate,
+            result.acked,
+            result.errors,
+            per_sec,
+            p50,
+            p99,
+            result.hist.max() as f64 / 1000.0,
+        ));
     }
     bar.finish_and_clear();
     println!(
@@ -83,12 +91,13 @@ pub async fn run(target: &Target, args: &SendsArgs) -> Result<()> {
         args.duration.as_secs(),
         args.text_len
     );
-    println!("| offered/s | durable sends/s | p50 ms | p99 ms | max ms |");
-    println!("|---|---|---|---|---|");
-    for (rate, per_sec, p50, p99, max) in rows {
+    println!("| offered/s | sent | errors | durable sends/s | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|---|---|");
+    for (rate, acked, errors, per_sec, p50, p99, max) in rows {
         println!(
-            "| {} | {} | {p50:.2} | {p99:.2} | {max:.2} |",
+            "| {} | {} | {errors} | {} | {p50:.2} | {p99:.2} | {max:.2} |",
             stats::thousands(rate),
+            stats::thousands(acked as f64),
             stats::thousands(per_sec)
         );
     }

@@ -6,20 +6,23 @@
 //! answers the parent's commands on stdin with one JSON line on stdout:
 //!
 //! - at start: `{"connected": n, "failed": m, "error": "…"}`
+//! - `window <from µs> <until µs>`: count only messages whose intended send
+//!   time falls in this window from now on (no answer)
 //! - `report`: `{"received": n, "last_us": t, "closed": k, "hist": "<base64>"}`,
 //!   and the counters start again
 //! - `stop` or end of input: the worker exits.
 
+use std::borrow::Cow;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, Result, bail};
 use client::ws::Connection;
 use futures::StreamExt as _;
 use hdrhistogram::Histogram;
-use protocol::frames::ServerFrame;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -76,6 +79,8 @@ pub async fn run_worker(url: &str, tokens: &Path) -> Result<()> {
         .collect()
         .await;
     let mut counters = Vec::new();
+    let window = Arc::new(Window::default());
+    window.until_us.store(u64::MAX, Ordering::Relaxed);
     let closed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut failed = 0;
     let mut error = None;
@@ -84,7 +89,7 @@ pub async fn run_worker(url: &str, tokens: &Path) -> Result<()> {
             Ok(connection) => {
                 let shared = Arc::new(Mutex::new(Counters::default()));
                 counters.push(shared.clone());
-                tokio::spawn(receive(connection, shared, closed.clone()));
+                tokio::spawn(receive(connection, shared, window.clone(), closed.clone()));
             }
             Err(e) => {
                 failed += 1;
@@ -99,34 +104,66 @@ pub async fn run_worker(url: &str, tokens: &Path) -> Result<()> {
     })?;
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = stdin.next_line().await? {
-        match line.trim() {
-            "report" => say(&collect(&counters, &closed)?)?,
-            "stop" => break,
-            other => bail!("unknown worker command {other:?}"),
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["report"] => say(&collect(&counters, &closed)?)?,
+            ["window", from, until] => {
+                window.from_us.store(from.parse()?, Ordering::Relaxed);
+                window.until_us.store(until.parse()?, Ordering::Relaxed);
+            }
+            ["stop"] => break,
+            _ => bail!("unknown worker command {line:?}"),
         }
     }
     Ok(())
+}
+
+/// Intended send times that count.
+#[derive(Default)]
+struct Window {
+    from_us: AtomicU64,
+    until_us: AtomicU64,
+}
+
+/// The two fields of a frame the worker reads; parsing only these keeps
+/// the load generator's own cost per delivery low.
+#[derive(Deserialize)]
+struct Light<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
 }
 
 /// Reads one connection's frames until it closes.
 async fn receive(
     connection: Connection,
     counters: Arc<Mutex<Counters>>,
+    window: Arc<Window>,
     closed: Arc<std::sync::atomic::AtomicUsize>,
 ) {
     let (_sender, mut receiver) = connection.split();
-    while let Ok(frame) = receiver.next().await {
-        let ServerFrame::Message(message) = frame else {
+    while let Ok(text) = receiver.next_text().await {
+        let Ok(frame) = serde_json::from_str::<Light<'_>>(&text) else {
             continue;
         };
-        let Some(intended) = message
+        if frame.kind != "message" {
+            continue;
+        }
+        let Some(intended) = frame
             .text
-            .strip_prefix("t=")
+            .as_deref()
+            .and_then(|t| t.strip_prefix("t="))
             .and_then(|rest| rest.split(';').next())
             .and_then(|t| t.parse::<u64>().ok())
         else {
             continue;
         };
+        if intended < window.from_us.load(Ordering::Relaxed)
+            || intended >= window.until_us.load(Ordering::Relaxed)
+        {
+            continue;
+        }
         let now = stats::unix_micros();
         let mut counters = counters.lock().unwrap_or_else(|e| e.into_inner());
         counters.received += 1;
@@ -222,6 +259,16 @@ impl Pool {
             connected += hello.connected;
         }
         Ok((Self { workers, _dir: dir }, connected))
+    }
+
+    /// Counts only messages intended to be sent in `from_us..until_us`.
+    pub async fn window(&mut self, from_us: u64, until_us: u64) -> Result<()> {
+        for worker in &mut self.workers {
+            let line = format!("window {from_us} {until_us}\n");
+            worker.stdin.write_all(line.as_bytes()).await?;
+            worker.stdin.flush().await?;
+        }
+        Ok(())
     }
 
     /// The workers' process ids.
