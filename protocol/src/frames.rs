@@ -98,6 +98,11 @@ pub enum ServerFrame {
     },
     /// A message of one of the user's chats.
     Message(Message),
+    /// A message accepted by this region while the chat's home is
+    /// unreachable: not yet sequenced (`seq` is 0). Show it after the last
+    /// sequenced message, in `hlc` order; the `message` with its `seq`
+    /// follows once the home has sequenced it (same `client_msg_id`).
+    Pending(Message),
     /// A member's delivered/read marks moved.
     Receipt {
         /// The chat.

@@ -9,8 +9,13 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use clap::Args;
+use placement::topology::Topology;
 use serde::Deserialize;
+
+pub use crate::mesh::config::MeshConfig;
 
 /// Flags shared by every way of starting a node.
 #[derive(Debug, Clone, Default, Args)]
@@ -27,6 +32,23 @@ pub struct NodeArgs {
     /// Name of the region this node serves [default: local].
     #[arg(long, env = "CHATMESH_REGION")]
     pub region: Option<String>,
+    /// The mesh topology (regions.yaml); with it this node serves `--region`
+    /// of that mesh.
+    #[arg(long, env = "CHATMESH_REGIONS")]
+    pub regions: Option<PathBuf>,
+    /// Where to dial peers instead of their `quic` address, e.g. through a
+    /// link proxy: `us-east=127.0.0.1:19082,ap-south=127.0.0.1:19083`.
+    #[arg(long, env = "CHATMESH_PEER_ADDRS")]
+    pub peer_addrs: Option<String>,
+    /// Testing only: runs this node's physical clock this many milliseconds
+    /// ahead (negative: behind), to check how the mesh copes with skew.
+    #[arg(
+        long,
+        env = "CHATMESH_CLOCK_SKEW_MS",
+        hide = true,
+        allow_hyphen_values = true
+    )]
+    pub clock_skew_ms: Option<i64>,
 }
 
 /// The TOML file as written; every field optional.
@@ -113,6 +135,10 @@ pub struct Config {
     pub region: String,
     /// Where to listen.
     pub listen: SocketAddr,
+    /// The mesh this region belongs to; `None` for a region on its own.
+    pub mesh: Option<MeshConfig>,
+    /// Testing only: offset of the node's physical clock, in milliseconds.
+    pub clock_skew_ms: i64,
     /// Where the embedded store lives.
     pub data_dir: PathBuf,
     /// Store backend.
@@ -177,7 +203,7 @@ pub enum ConfigError {
     },
 }
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         field,
         reason: reason.into(),
@@ -216,11 +242,27 @@ impl Config {
             .or(raw.region)
             .unwrap_or_else(|| "local".to_owned());
         validate_region(&region)?;
+        let topology = match &args.regions {
+            Some(path) => Some(Arc::new(
+                Topology::load(path).map_err(|e| invalid("regions", e.to_string()))?,
+            )),
+            None => None,
+        };
+        let spec = match &topology {
+            Some(topology) => Some(topology.region(&region).cloned().ok_or_else(|| {
+                invalid(
+                    "region",
+                    format!("{region:?} is not a region of the topology"),
+                )
+            })?),
+            None => None,
+        };
 
         let listen_text = args
             .listen
             .clone()
             .or(raw.listen)
+            .or_else(|| spec.as_ref().map(|s| s.http.to_string()))
             .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         let listen = listen_text
             .parse()
@@ -305,9 +347,21 @@ impl Config {
         }
         let presence_grace = Duration::from_secs(raw.limits.presence_grace_secs.unwrap_or(5));
 
+        let mesh = match (topology, spec) {
+            (Some(topology), Some(spec)) => Some(MeshConfig::new(
+                topology,
+                &spec,
+                args.peer_addrs.as_deref(),
+                &data_dir,
+            )?),
+            _ => None,
+        };
+
         Ok(Self {
             region,
             listen,
+            mesh,
+            clock_skew_ms: args.clock_skew_ms.unwrap_or(0),
             data_dir,
             store,
             auth: AuthConfig {

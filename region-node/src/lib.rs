@@ -16,6 +16,7 @@
 //! - [`ws`]: WebSocket sessions.
 //! - [`hlc`]: the node's hybrid logical clock.
 //! - [`limits`]: per-device rate limits.
+//! - [`mesh`]: this region in a mesh: replication, forwarding, peer requests.
 //! - [`error`]: the one error type of the API.
 //! - [`storage`]: opening the configured store backend.
 //! - [`clock`]: wall-clock time in protocol units.
@@ -29,6 +30,7 @@ pub mod hlc;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod mesh;
 pub mod server;
 pub mod state;
 pub mod storage;

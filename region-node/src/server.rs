@@ -18,6 +18,7 @@ use crate::error::ApiError;
 use crate::hlc::HlcClock;
 use crate::hub::Hub;
 use crate::limits::Limits;
+use crate::mesh::Mesh;
 use crate::state::{AppState, Services};
 
 /// Why a node stopped with an error.
@@ -32,6 +33,9 @@ pub enum RunError {
     /// Serving HTTP failed.
     #[error("serve: {0}")]
     Serve(#[from] std::io::Error),
+    /// The mesh transport could not start.
+    #[error("mesh: {0}")]
+    Mesh(#[from] crate::mesh::MeshError),
 }
 
 /// Serves the region on `listener` until `shutdown` resolves, then stops
@@ -55,13 +59,28 @@ async fn serve(
     let ready = Arc::new(AtomicBool::new(false));
     let tracker = TaskTracker::new();
     let hub = Hub::new(config.outbound_queue, config.presence_grace, db.clone());
-    let hlc = Arc::new(HlcClock::new());
+    let max_offset = config
+        .mesh
+        .as_ref()
+        .map_or(std::time::Duration::from_millis(500), |m| {
+            m.max_clock_offset
+        });
+    let hlc = Arc::new(HlcClock::new(max_offset, config.clock_skew_ms));
+    let mesh = match &config.mesh {
+        Some(mesh_config) => Some(Mesh::start(&config.region, mesh_config, hlc.clone()).await?),
+        None => None,
+    };
+    let (mesh, runner) = match mesh {
+        Some((mesh, runner)) => (Some(mesh), Some(runner)),
+        None => (None, None),
+    };
     let chats = Chats::new(
         db.clone(),
         hub.clone(),
         hlc.clone(),
         &config.region,
         tracker.clone(),
+        mesh.clone(),
     );
     let limits = Limits::new(config.sends_per_second, config.send_burst);
     let stop = CancellationToken::new();
@@ -75,7 +94,11 @@ async fn serve(
         hlc,
         limits,
         shutdown: stop.clone(),
+        mesh: mesh.clone(),
     });
+    if let (Some(mesh), Some(runner)) = (mesh, runner) {
+        tracker.spawn(runner.run(state.clone(), mesh, stop.clone()));
+    }
     let app = crate::http::router(state.clone());
     let addr = listener.local_addr()?;
     ready.store(true, Ordering::Release);

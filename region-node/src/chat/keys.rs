@@ -62,3 +62,21 @@ pub(crate) fn direct(a: &str, b: &str) -> Vec<u8> {
 pub(crate) fn members_count(chat: &str) -> Vec<u8> {
     pack(&("chat", chat, "members_count"))
 }
+
+/// Marks `chat` as homed in `region`: the index of the logs a region ships
+/// (its own chats) and replicates (its peers').
+pub(crate) fn homed(region: &str, chat: &str) -> Vec<u8> {
+    pack(&("homed", region, chat))
+}
+
+/// The chats homed in `region`.
+pub(crate) fn homed_in(region: &str) -> Vec<u8> {
+    pack(&("homed", region))
+}
+
+/// The chat id of a [`homed`] key.
+pub(crate) fn homed_chat(key: &[u8]) -> Result<String, crate::error::ApiError> {
+    let (_, _, chat): (String, String, String) = store::tuple::unpack(key)
+        .map_err(|e| crate::error::ApiError::internal(&format!("bad homed key: {e}")))?;
+    Ok(chat)
+}

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use protocol::ErrorCode;
 use protocol::chats::{
-    Chat, ChatKind, Message, MessageKind, Role, SendMessageResponse, SendStatus, SystemEvent,
+    Chat, ChatKind, Message, MessageKind, Role, SendMessageResponse, SystemEvent,
 };
 use protocol::frames::{MAX_TEXT_BYTES, ServerFrame};
 use tokio::sync::oneshot;
@@ -31,6 +31,7 @@ use crate::accounts::records::{decode, encode, user_key};
 use crate::error::ApiError;
 use crate::hlc::HlcClock;
 use crate::hub::{Hub, Outbound};
+use crate::mesh::{Mesh, PeerRequest};
 use records::{ChatRecord, MemberRecord};
 use sequencer::{Appended, Change, Command, MAX_MEMBERS};
 
@@ -42,6 +43,7 @@ pub(crate) struct Ctx {
     pub hlc: Arc<HlcClock>,
     pub region: String,
     pub tracker: TaskTracker,
+    pub mesh: Option<Mesh>,
 }
 
 /// The chat service; cheap to clone.
@@ -105,6 +107,7 @@ impl Chats {
         hlc: Arc<HlcClock>,
         region: &str,
         tracker: TaskTracker,
+        mesh: Option<Mesh>,
     ) -> Self {
         let ctx = Ctx {
             db,
@@ -112,6 +115,7 @@ impl Chats {
             hlc,
             region: region.to_owned(),
             tracker,
+            mesh,
         };
         Self {
             registry: registry::Registry::new(ctx.clone()),
@@ -154,6 +158,7 @@ impl Chats {
                         deleted: false,
                     };
                     tx.set(&keys::direct(user, peer), chat_id.as_bytes());
+                    tx.set(&keys::homed(&record.home_region, &chat_id), b"");
                     tx.set(&keys::meta(&chat_id), &encode(&record));
                     for id in [user, peer] {
                         let member = MemberRecord {
@@ -242,6 +247,7 @@ impl Chats {
                         }
                     }
                     tx.set(&keys::meta(&chat_id), &encode(&record));
+                    tx.set(&keys::homed(&record.home_region, &chat_id), b"");
                     for id in &all {
                         let role = if id == &all[0] {
                             Role::Owner
@@ -267,6 +273,9 @@ impl Chats {
                 }
             })
             .await?;
+        if let Some(mesh) = &self.ctx.mesh {
+            mesh.committed(&chat_id, 1);
+        }
         let chat = reads::load_chat(&self.ctx.db, &chat_id).await?;
         self.announce(&chat);
         let frame = crate::ws::encode(&ServerFrame::Message(message));
@@ -325,8 +334,31 @@ impl Chats {
         Ok(answer)
     }
 
-    /// Applies a change to a group and answers the chat afterwards.
+    /// Starts the chat's task afresh on its next command (replicated
+    /// entries changed the chat underneath it).
+    pub fn reload(&self, chat_id: &str) {
+        self.registry.evict(chat_id);
+    }
+
+    /// Applies a change to a group and answers the chat afterwards; a chat
+    /// homed in another region is changed there.
     pub async fn change(
+        &self,
+        actor: &str,
+        chat_id: &str,
+        change: Change,
+    ) -> Result<Chat, ApiError> {
+        if let Some(mesh) = &self.ctx.mesh {
+            let chat = reads::load_chat(&self.ctx.db, chat_id).await?;
+            if chat.home_region != self.ctx.region {
+                return remote_change(mesh, &chat.home_region, actor, chat_id, change).await;
+            }
+        }
+        self.local_change(actor, chat_id, change).await
+    }
+
+    /// Applies a change to a group homed here.
+    pub async fn local_change(
         &self,
         actor: &str,
         chat_id: &str,
@@ -387,6 +419,26 @@ impl Chats {
     }
 }
 
+/// How long a change waits for the chat's home.
+const REMOTE_CHANGE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Asks the chat's home region to apply a change.
+async fn remote_change(
+    mesh: &Mesh,
+    home: &str,
+    actor: &str,
+    chat_id: &str,
+    change: Change,
+) -> Result<Chat, ApiError> {
+    let request = PeerRequest::ChangeChat {
+        chat_id: chat_id.to_owned(),
+        actor: actor.to_owned(),
+        change: change.into(),
+    };
+    let value = mesh.request(home, &request, REMOTE_CHANGE_WAIT).await?;
+    serde_json::from_value(value).map_err(|e| ApiError::internal(&e))
+}
+
 /// The `sent` answer of a committed send.
 pub fn sent(chat_id: &str, client_msg_id: &str, appended: Appended) -> SendMessageResponse {
     SendMessageResponse {
@@ -394,7 +446,7 @@ pub fn sent(chat_id: &str, client_msg_id: &str, appended: Appended) -> SendMessa
         client_msg_id: client_msg_id.to_owned(),
         seq: appended.seq,
         hlc: appended.hlc,
-        status: SendStatus::Sent,
+        status: appended.status,
     }
 }
 

@@ -66,6 +66,14 @@ impl Registry {
         )))
     }
 
+    /// Drops the chat's task handle, so the next command starts a task that
+    /// loads the chat afresh (after replicated entries changed it); the old
+    /// task finishes what it has queued and stops.
+    pub fn evict(&self, chat_id: &str) {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.remove(chat_id);
+    }
+
     fn forget(&self, chat_id: &str, slot: &Slot) {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         if slots.get(chat_id).is_some_and(|s| Arc::ptr_eq(s, slot)) {

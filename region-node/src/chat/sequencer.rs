@@ -11,10 +11,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use protocol::Hlc;
-use protocol::chats::{Chat, ChatKind, MemberInfo, Message, MessageKind, Role, SystemEvent};
+use protocol::chats::{
+    Chat, ChatKind, MemberInfo, Message, MessageKind, Role, SendStatus, SystemEvent,
+};
 use protocol::frames::ServerFrame;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
+
+mod forward;
+
+pub(crate) use forward::error_code;
 
 use super::Ctx;
 use super::keys;
@@ -38,10 +44,12 @@ const BATCH: usize = 512;
 /// A committed send.
 #[derive(Debug, Clone, Copy)]
 pub struct Appended {
-    /// Its position.
+    /// Its position (0 while only accepted).
     pub seq: u64,
     /// Its clock.
     pub hlc: Hlc,
+    /// Sequenced by the home, or only accepted here.
+    pub status: SendStatus,
 }
 
 /// A change to the chat itself, written as a system message.
@@ -228,6 +236,15 @@ impl ChatTask {
         }
     }
 
+    /// Sequences sends here, or forwards them to the chat's home region.
+    async fn append(&mut self, appends: Vec<PendingAppend>) {
+        if self.is_replica() {
+            self.forward(appends).await;
+        } else {
+            self.sequence(appends).await;
+        }
+    }
+
     fn is_current(&self, user: &str) -> bool {
         self.members.get(user).is_some_and(MemberRecord::is_current)
     }
@@ -263,7 +280,7 @@ impl ChatTask {
         }
     }
 
-    async fn append(&mut self, appends: Vec<PendingAppend>) {
+    async fn sequence(&mut self, appends: Vec<PendingAppend>) {
         let chat = self.record.chat_id.clone();
         let tx = self.ctx.db.begin();
         // Reading the counter with a conflict makes a second writer of this chat
@@ -327,7 +344,11 @@ impl ChatTask {
                 &keys::dedup(&chat, author, client_msg_id),
                 &next.to_le_bytes(),
             );
-            let done = Appended { seq: next, hlc };
+            let done = Appended {
+                seq: next,
+                hlc,
+                status: SendStatus::Sent,
+            };
             in_batch.insert((author.clone(), client_msg_id.clone()), done);
             outcomes.push(Ok(done));
             fresh.push(message);
@@ -357,12 +378,25 @@ impl ChatTask {
             return fail_all(appends, &error);
         }
         self.last_seq = next;
+        self.committed();
         for ((_, _, _, reply), outcome) in appends.into_iter().zip(outcomes) {
             let _ = reply.send(outcome);
         }
         for message in &fresh {
             self.fan_out(message, None);
         }
+    }
+
+    /// Tells the mesh this chat's log grew, so peers get the new entries.
+    fn committed(&self) {
+        if let Some(mesh) = &self.ctx.mesh {
+            mesh.committed(&self.record.chat_id, self.last_seq);
+        }
+    }
+
+    /// Whether another region sequences this chat.
+    fn is_replica(&self) -> bool {
+        self.record.home_region != self.ctx.region
     }
 
     async fn find_duplicate(
@@ -387,6 +421,7 @@ impl ChatTask {
         Ok(Some(Appended {
             seq,
             hlc: message.hlc,
+            status: SendStatus::Sent,
         }))
     }
 
@@ -596,6 +631,7 @@ impl ChatTask {
         self.record = record;
         self.members = members;
         self.last_seq = seq;
+        self.committed();
         // The removed member still receives the message that removes them, and nothing after.
         self.fan_out(&message, removed.as_deref());
         self.broadcast_chat(removed.as_deref());

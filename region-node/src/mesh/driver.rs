@@ -1,0 +1,496 @@
+//! The mesh driver: one task that owns every peer's replication machines
+//! (shipper, receiver, outbox), feeds them transport events, commands from
+//! the node and the time, and carries out what they return. Store reads
+//! and writes run in tasks of their own and report back as commands, so
+//! the driver never waits on the disk.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use bytes::Bytes;
+use protocol::peer::{ForwardOutcome, ForwardResult, ForwardSend, LogEntry, PeerMessage};
+use sync::replication::{
+    Millis, Outbox, OutboxConfig, Receiver, ReceiverConfig, Routed, Shipper, ShipperConfig, outbox,
+    receiver, route, shipper,
+};
+use sync::transport::{Channel, TransportEvent};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+
+use super::{Command, Mesh, MeshRunner, logs, outbox as durable, requests};
+use crate::state::AppState;
+
+/// Most sends in flight to one home per chat; the log channel is one
+/// ordered stream per link, so several in flight keep their order.
+const FORWARDS_IN_FLIGHT: usize = 64;
+
+/// The machines of one peer region.
+struct Peer {
+    shipper: Shipper,
+    receiver: Receiver,
+    outbox: Outbox,
+    applier: mpsc::UnboundedSender<ApplyJob>,
+    /// Bumped when the receiver is rebuilt; the applier skips older jobs
+    /// after a failure.
+    generation: u64,
+}
+
+/// Entries of one log to apply, from receiver generation `.0`.
+type ApplyJob = (u64, String, Vec<LogEntry>);
+
+/// The driver's state.
+pub(super) struct Driver {
+    state: AppState,
+    mesh: Mesh,
+    peers: BTreeMap<String, Peer>,
+    start: Instant,
+    waiters: HashMap<String, oneshot::Sender<ForwardOutcome>>,
+    receiver_config: ReceiverConfig,
+}
+
+impl Driver {
+    pub(super) fn new(state: AppState, mesh: Mesh) -> Self {
+        Self {
+            state,
+            mesh,
+            peers: BTreeMap::new(),
+            start: Instant::now(),
+            waiters: HashMap::new(),
+            receiver_config: ReceiverConfig::default(),
+        }
+    }
+
+    fn now(&self) -> Millis {
+        Millis::since(self.start.into_std(), Instant::now().into_std())
+    }
+
+    /// Runs until `shutdown`.
+    pub(super) async fn run(mut self, runner: MeshRunner, shutdown: CancellationToken) {
+        let MeshRunner {
+            mut events,
+            mut commands,
+        } = runner;
+        let span = tracing::info_span!("mesh", region = %self.mesh.region());
+        async {
+            if let Err(error) = self.load().await {
+                tracing::error!(%error, "cannot start replication");
+                return;
+            }
+            loop {
+                let deadline = self.deadline();
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    event = events.recv() => match event {
+                        Some(event) => self.on_event(event).await,
+                        None => break,
+                    },
+                    command = commands.recv() => match command {
+                        Some(command) => self.on_command(command),
+                        None => break,
+                    },
+                    () = tokio::time::sleep_until(deadline) => self.tick(),
+                }
+            }
+            self.mesh.shutdown().await;
+        }
+        .instrument(span)
+        .await;
+    }
+
+    /// Builds every peer's machines from the store: the logs this region
+    /// homes, the replica cursors of each peer's logs, and the outbox.
+    async fn load(&mut self) -> Result<(), crate::error::ApiError> {
+        let settings = &self.mesh.config().topology.settings.replication;
+        let shipper_config = ShipperConfig {
+            window: settings.window as u64,
+            max_entries_per_message: settings.batch_entries as usize,
+            ..ShipperConfig::default()
+        };
+        let receiver_config = ReceiverConfig {
+            ack_delay: Duration::from_millis(settings.ack_interval_ms),
+            ..ReceiverConfig::default()
+        };
+        self.receiver_config = receiver_config.clone();
+        let homed = logs::homed(&self.state, self.mesh.region()).await?;
+        let pending = durable::load(&self.state.db).await?;
+        let peers: Vec<String> = self
+            .mesh
+            .config()
+            .peers
+            .iter()
+            .map(|p| p.region.clone())
+            .collect();
+        for name in peers {
+            let cursors = logs::replica_cursors(&self.state, &name).await?;
+            let mut peer = Peer {
+                shipper: Shipper::new(shipper_config.clone()),
+                receiver: Receiver::new(receiver_config.clone(), cursors),
+                outbox: Outbox::new(OutboxConfig {
+                    max_in_flight_per_chat: FORWARDS_IN_FLIGHT,
+                    ..OutboxConfig::default()
+                }),
+                applier: spawn_applier(self.state.clone(), self.mesh.clone(), name.clone()),
+                generation: 0,
+            };
+            let now = self.now();
+            for (log_id, seq) in &homed {
+                let _ = peer.shipper.handle(
+                    now,
+                    shipper::Input::Committed {
+                        chat_id: log_id.clone(),
+                        seq: *seq,
+                    },
+                );
+            }
+            for row in pending.iter().filter(|r| r.home == name) {
+                let _ = peer
+                    .outbox
+                    .handle(now, outbox::Input::Submit(row.item.clone()));
+            }
+            self.peers.insert(name, peer);
+        }
+        tracing::info!(
+            homed = homed.len(),
+            outbox = pending.len(),
+            "replication ready"
+        );
+        Ok(())
+    }
+
+    fn deadline(&self) -> Instant {
+        let next = self
+            .peers
+            .values()
+            .flat_map(|p| {
+                [
+                    p.shipper.poll_timeout(),
+                    p.receiver.poll_timeout(),
+                    p.outbox.poll_timeout(),
+                ]
+            })
+            .flatten()
+            .min();
+        let fallback = Instant::now() + Duration::from_secs(1);
+        next.map_or(fallback, |at| {
+            (self.start + Duration::from_millis(at.0)).min(fallback)
+        })
+    }
+
+    fn tick(&mut self) {
+        let now = self.now();
+        let names: Vec<String> = self.peers.keys().cloned().collect();
+        for name in names {
+            self.shipper(&name, now, shipper::Input::Tick);
+            self.receiver(&name, now, receiver::Input::Tick);
+            self.outbox(&name, now, outbox::Input::Tick);
+        }
+        self.report();
+    }
+
+    async fn on_event(&mut self, event: TransportEvent) {
+        let now = self.now();
+        match event {
+            TransportEvent::PeerUp { peer } => {
+                tracing::info!(%peer, "link up");
+                self.shipper(&peer, now, shipper::Input::PeerConnected);
+                self.receiver(&peer, now, receiver::Input::PeerConnected);
+                self.outbox(&peer, now, outbox::Input::PeerConnected);
+            }
+            TransportEvent::PeerDown { peer, reason } => {
+                tracing::info!(%peer, %reason, "link down");
+                self.shipper(&peer, now, shipper::Input::PeerDisconnected);
+                self.receiver(&peer, now, receiver::Input::PeerDisconnected);
+                self.outbox(&peer, now, outbox::Input::PeerDisconnected);
+            }
+            TransportEvent::Message { peer, body, .. } => {
+                match serde_json::from_slice::<PeerMessage>(&body) {
+                    Ok(message) => self.on_message(&peer, now, message).await,
+                    Err(error) => tracing::warn!(%peer, %error, "unreadable peer message"),
+                }
+            }
+            TransportEvent::Request { peer, body, reply } => {
+                let state = self.state.clone();
+                tokio::spawn(
+                    async move {
+                        let answer = requests::answer(&state, &peer, &body).await;
+                        let _ = reply.send(Bytes::from(answer));
+                    }
+                    .in_current_span(),
+                );
+            }
+            TransportEvent::Datagram { .. } => {}
+            TransportEvent::Refused { peer, reason } => {
+                tracing::warn!(%peer, %reason, "link refused");
+            }
+        }
+    }
+
+    async fn on_message(&mut self, peer: &str, now: Millis, message: PeerMessage) {
+        if let PeerMessage::Entries { entries, .. } = &message {
+            for entry in entries {
+                if let Err(error) = self.mesh.clock().update(entry.hlc) {
+                    tracing::warn!(%peer, %error, "entry clock too far ahead");
+                }
+            }
+        }
+        match route(message) {
+            Routed::Shipper(input) => self.shipper(peer, now, input),
+            Routed::Receiver(input) => self.receiver(peer, now, input),
+            Routed::Outbox(input) => self.outbox(peer, now, input),
+            Routed::Sequencer(item) => self.sequence(peer, item).await,
+        }
+    }
+
+    /// A peer's user sent to a chat homed here: sequence it like a local
+    /// send (the chat dedups by client_msg_id) and answer when committed.
+    /// The chat's queue is entered here, in arrival order.
+    async fn sequence(&mut self, peer: &str, item: ForwardSend) {
+        if let Err(error) = self.mesh.clock().update(item.hlc) {
+            tracing::warn!(%peer, %error, "forwarded send clock too far ahead");
+        }
+        let enqueued = self
+            .state
+            .chats
+            .enqueue_send(
+                &item.sender_id,
+                &item.chat_id,
+                &item.client_msg_id,
+                &item.text,
+            )
+            .await;
+        let mesh = self.mesh.clone();
+        let peer = peer.to_owned();
+        tokio::spawn(async move {
+            let outcome = match enqueued {
+                Ok(answer) => match answer.await {
+                    Ok(Ok(appended)) => ForwardOutcome::Sequenced {
+                        seq: appended.seq,
+                        hlc: appended.hlc,
+                    },
+                    Ok(Err(error)) => rejected(&error),
+                    Err(_) => ForwardOutcome::Rejected {
+                        code: "internal".into(),
+                        message: "the send was dropped".into(),
+                    },
+                },
+                Err(error) => rejected(&error),
+            };
+            let result = PeerMessage::ForwardResult(ForwardResult {
+                id: item.id,
+                outcome,
+            });
+            send(&mesh, &peer, &result);
+        });
+    }
+
+    fn on_command(&mut self, command: Command) {
+        let now = self.now();
+        match command {
+            Command::Committed { log_id, seq } => {
+                let names: Vec<String> = self.peers.keys().cloned().collect();
+                for name in names {
+                    self.shipper(
+                        &name,
+                        now,
+                        shipper::Input::Committed {
+                            chat_id: log_id.clone(),
+                            seq,
+                        },
+                    );
+                }
+            }
+            Command::Submit { home, item, done } => {
+                self.waiters.insert(item.id.clone(), done);
+                self.outbox(&home, now, outbox::Input::Submit(item));
+            }
+            Command::LogRead {
+                peer,
+                log_id,
+                entries,
+            } => self.shipper(
+                &peer,
+                now,
+                shipper::Input::LogRead {
+                    chat_id: log_id,
+                    entries,
+                },
+            ),
+            Command::Applied { peer, log_id, seq } => self.receiver(
+                &peer,
+                now,
+                receiver::Input::Applied {
+                    chat_id: log_id,
+                    seq,
+                },
+            ),
+            Command::ApplyFailed { peer } => self.reload_receiver(peer),
+            Command::Reload { peer, cursors } => {
+                let connected = self.mesh.is_connected(&peer);
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.generation += 1;
+                    p.receiver = Receiver::new(self.receiver_config.clone(), cursors);
+                }
+                if connected {
+                    self.receiver(&peer, now, receiver::Input::PeerConnected);
+                }
+            }
+        }
+    }
+
+    /// Rebuilds a receiver from the store after a failed write, as after a
+    /// restart, so nothing is applied twice or skipped.
+    fn reload_receiver(&self, peer: String) {
+        let state = self.state.clone();
+        let mesh = self.mesh.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            match logs::replica_cursors(&state, &peer).await {
+                Ok(cursors) => {
+                    tracing::warn!(%peer, "replica writes failed; resuming from the store");
+                    let _ = mesh.commands().send(Command::Reload { peer, cursors });
+                }
+                Err(error) => tracing::error!(%peer, %error, "cannot read replica cursors"),
+            }
+        });
+    }
+
+    fn shipper(&mut self, name: &str, now: Millis, input: shipper::Input) {
+        let Some(peer) = self.peers.get_mut(name) else {
+            return;
+        };
+        for output in peer.shipper.handle(now, input) {
+            match output {
+                shipper::Output::Send(message) => send(&self.mesh, name, &message),
+                shipper::Output::ReadLog {
+                    chat_id,
+                    after_seq,
+                    limit,
+                } => {
+                    let (state, mesh, peer) =
+                        (self.state.clone(), self.mesh.clone(), name.to_owned());
+                    tokio::spawn(async move {
+                        let entries = logs::read(&state, &chat_id, after_seq, limit)
+                            .await
+                            .unwrap_or_else(|error| {
+                                tracing::warn!(chat = %chat_id, %error, "log read failed");
+                                Vec::new()
+                            });
+                        let _ = mesh.commands().send(Command::LogRead {
+                            peer,
+                            log_id: chat_id,
+                            entries,
+                        });
+                    });
+                }
+            }
+        }
+    }
+
+    fn receiver(&mut self, name: &str, now: Millis, input: receiver::Input) {
+        let Some(peer) = self.peers.get_mut(name) else {
+            return;
+        };
+        for output in peer.receiver.handle(now, input) {
+            match output {
+                receiver::Output::Send(message) => send(&self.mesh, name, &message),
+                receiver::Output::Apply { chat_id, entries } => {
+                    let _ = peer.applier.send((peer.generation, chat_id, entries));
+                }
+            }
+        }
+    }
+
+    fn outbox(&mut self, name: &str, now: Millis, input: outbox::Input) {
+        let Some(peer) = self.peers.get_mut(name) else {
+            return;
+        };
+        for output in peer.outbox.handle(now, input) {
+            match output {
+                outbox::Output::Send(message) => send(&self.mesh, name, &message),
+                outbox::Output::Done { item, outcome } => {
+                    let waiter = self.waiters.remove(&item.id);
+                    let unanswered = match waiter {
+                        Some(waiter) => waiter.send(outcome.clone()).is_err(),
+                        None => true,
+                    };
+                    let state = self.state.clone();
+                    tokio::spawn(async move {
+                        durable::finish(&state, &item, &outcome, unanswered).await;
+                    });
+                }
+            }
+        }
+    }
+
+    /// Exports lag and pending counts.
+    fn report(&self) {
+        let now = self.now();
+        for (name, peer) in &self.peers {
+            let lag = peer.shipper.lag(now);
+            tracing::trace!(
+                peer = %name,
+                events = lag.events_behind,
+                behind = peer.receiver.lag(),
+                outbox = peer.outbox.pending(),
+                "replication"
+            );
+        }
+    }
+}
+
+fn rejected(error: &crate::error::ApiError) -> ForwardOutcome {
+    ForwardOutcome::Rejected {
+        code: serde_json::to_value(error.code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "internal".to_owned()),
+        message: error.message.clone(),
+    }
+}
+
+/// Sends a message on the log channel; a failure is left to the machines,
+/// which resend.
+fn send(mesh: &Mesh, peer: &str, message: &PeerMessage) {
+    match serde_json::to_vec(message) {
+        Ok(body) => {
+            if let Err(error) = mesh.transport().send(peer, Channel::Log, Bytes::from(body)) {
+                tracing::debug!(%peer, %error, "peer message not sent");
+            }
+        }
+        Err(error) => tracing::error!(%error, "cannot encode a peer message"),
+    }
+}
+
+/// Applies one peer's entries in order, one batch at a time, and reports
+/// each as applied (or the failure) to the driver. After a failure, jobs of
+/// the failed generation are skipped: the rebuilt receiver asks again.
+fn spawn_applier(state: AppState, mesh: Mesh, peer: String) -> mpsc::UnboundedSender<ApplyJob> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<ApplyJob>();
+    tokio::spawn(
+        async move {
+            let mut failed = None;
+            while let Some((generation, log_id, entries)) = rx.recv().await {
+                if failed == Some(generation) {
+                    continue;
+                }
+                let command = match logs::apply(&state, &log_id, &entries).await {
+                    Ok(seq) => Command::Applied {
+                        peer: peer.clone(),
+                        log_id,
+                        seq,
+                    },
+                    Err(error) => {
+                        tracing::warn!(%log_id, %error, "applying replicated entries failed");
+                        failed = Some(generation);
+                        Command::ApplyFailed { peer: peer.clone() }
+                    }
+                };
+                let _ = mesh.commands().send(command);
+            }
+        }
+        .in_current_span(),
+    );
+    tx
+}

@@ -1,0 +1,101 @@
+//! Requests one region makes of another over the mesh (one QUIC
+//! bidirectional stream each), for operations only a particular region may
+//! decide: a username's claim, a change to a chat at its home.
+
+use serde::{Deserialize, Serialize};
+
+use protocol::ErrorCode;
+
+use crate::chat::sequencer::Change;
+
+/// A request to a peer region.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum PeerRequest {
+    /// Claim `username` for `user_id` at the region that owns the name.
+    ClaimUsername {
+        /// The name.
+        username: String,
+        /// The user it is for.
+        user_id: String,
+    },
+    /// Change a chat at its home region on behalf of `actor`.
+    ChangeChat {
+        /// The chat.
+        chat_id: String,
+        /// Who asks.
+        actor: String,
+        /// What.
+        change: ChatChange,
+    },
+}
+
+/// A chat change as it travels between regions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChatChange {
+    /// New title.
+    Rename {
+        /// The title.
+        title: String,
+    },
+    /// New description.
+    Describe {
+        /// The description.
+        description: String,
+    },
+    /// Add members.
+    AddMembers {
+        /// The users.
+        user_ids: Vec<String>,
+    },
+    /// Remove a member (or leave).
+    Remove {
+        /// The user.
+        user_id: String,
+    },
+    /// Delete the group.
+    Delete,
+}
+
+/// A peer's answer: a JSON value, or the API error it would have given.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum PeerReply {
+    /// Done; the value depends on the request.
+    Ok {
+        /// The answer.
+        value: serde_json::Value,
+    },
+    /// Refused.
+    Err {
+        /// Protocol error code.
+        code: ErrorCode,
+        /// Why.
+        message: String,
+    },
+}
+
+impl From<Change> for ChatChange {
+    fn from(change: Change) -> Self {
+        match change {
+            Change::Rename(title) => Self::Rename { title },
+            Change::Describe(description) => Self::Describe { description },
+            Change::AddMembers(user_ids) => Self::AddMembers { user_ids },
+            Change::Remove(user_id) => Self::Remove { user_id },
+            Change::Delete => Self::Delete,
+        }
+    }
+}
+
+impl From<ChatChange> for Change {
+    fn from(change: ChatChange) -> Self {
+        match change {
+            ChatChange::Rename { title } => Self::Rename(title),
+            ChatChange::Describe { description } => Self::Describe(description),
+            ChatChange::AddMembers { user_ids } => Self::AddMembers(user_ids),
+            ChatChange::Remove { user_id } => Self::Remove(user_id),
+            ChatChange::Delete => Self::Delete,
+        }
+    }
+}

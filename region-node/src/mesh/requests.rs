@@ -1,0 +1,47 @@
+//! Answering a peer region's requests: each carried out here as if a
+//! local client had asked, its answer or API error sent back as JSON.
+
+use super::peer::{PeerReply, PeerRequest};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Carries out one request and answers the encoded [`PeerReply`].
+pub(super) async fn answer(state: &AppState, peer: &str, body: &[u8]) -> Vec<u8> {
+    let reply = match serde_json::from_slice::<PeerRequest>(body) {
+        Ok(request) => match carry_out(state, request).await {
+            Ok(value) => PeerReply::Ok { value },
+            Err(error) => PeerReply::Err {
+                code: error.code,
+                message: error.message,
+            },
+        },
+        Err(error) => {
+            tracing::warn!(%peer, %error, "unreadable peer request");
+            PeerReply::Err {
+                code: protocol::ErrorCode::BadRequest,
+                message: format!("unreadable request: {error}"),
+            }
+        }
+    };
+    serde_json::to_vec(&reply).unwrap_or_default()
+}
+
+async fn carry_out(state: &AppState, request: PeerRequest) -> Result<serde_json::Value, ApiError> {
+    match request {
+        PeerRequest::ChangeChat {
+            chat_id,
+            actor,
+            change,
+        } => {
+            let chat = state
+                .chats
+                .local_change(&actor, &chat_id, change.into())
+                .await?;
+            serde_json::to_value(chat).map_err(|e| ApiError::internal(&e))
+        }
+        PeerRequest::ClaimUsername { .. } => Err(ApiError::new(
+            protocol::ErrorCode::Internal,
+            "username claims are not served by this node",
+        )),
+    }
+}
