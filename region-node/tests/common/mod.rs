@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod mesh;
 pub mod ws;
 
 use std::path::Path;
