@@ -5,11 +5,13 @@
 //! - [`auth`]: register, login, refresh, logout, devices.
 //! - [`users`]: the caller and public profiles.
 //! - [`chats`]: chats, members, messages, history, read marks.
+//! - [`placement`]: the nearest regions and a chat's home.
 
 pub mod auth;
 pub mod chats;
 pub mod extract;
 pub mod health;
+pub mod placement;
 pub mod users;
 
 use axum::Router;
@@ -50,6 +52,8 @@ pub fn router(state: AppState) -> Router {
             post(chats::send).get(chats::history),
         )
         .route("/v1/chats/{chat_id}/read", post(chats::read))
+        .route("/v1/placement/route", get(placement::route))
+        .route("/v1/placement/chats/{chat_id}", get(placement::chat))
         .route("/v1/ws", get(crate::ws::upgrade))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
