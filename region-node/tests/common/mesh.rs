@@ -58,7 +58,10 @@ impl Cluster {
                 10.0 * i as f64,
                 20.0 * i as f64
             ));
-            quic.insert((*name).to_owned(), format!("127.0.0.1:{q}").parse().expect("addr"));
+            quic.insert(
+                (*name).to_owned(),
+                format!("127.0.0.1:{q}").parse().expect("addr"),
+            );
             http.insert((*name).to_owned(), h);
         }
         yaml.push_str(&format!(
@@ -80,13 +83,9 @@ impl Cluster {
         for a in names {
             for b in names {
                 if a < b {
-                    let proxy = LinkProxy::start(
-                        "127.0.0.1:0".parse().expect("addr"),
-                        quic[*b],
-                        7,
-                    )
-                    .await
-                    .expect("proxy");
+                    let proxy = LinkProxy::start("127.0.0.1:0".parse().expect("addr"), quic[*b], 7)
+                        .await
+                        .expect("proxy");
                     dial.entry((*a).to_owned())
                         .or_default()
                         .push(format!("{b}={}", proxy.local_addr()));
