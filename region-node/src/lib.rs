@@ -19,6 +19,7 @@
 //! - [`error`]: the one error type of the API.
 //! - [`storage`]: opening the configured store backend.
 //! - [`clock`]: wall-clock time in protocol units.
+//! - [`metrics`]: the Prometheus registry and `GET /metrics`.
 
 pub mod accounts;
 pub mod chat;
@@ -29,6 +30,7 @@ pub mod hlc;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod metrics;
 pub mod server;
 pub mod state;
 pub mod storage;
