@@ -20,6 +20,7 @@
 //! - [`storage`]: opening the configured store backend.
 //! - [`clock`]: wall-clock time in protocol units.
 //! - [`metrics`]: the Prometheus registry and `GET /metrics`.
+//! - [`launcher`]: `region-node mesh`, every region of a topology on one machine.
 
 pub mod accounts;
 pub mod chat;
@@ -29,6 +30,7 @@ pub mod error;
 pub mod hlc;
 pub mod http;
 pub mod hub;
+pub mod launcher;
 pub mod limits;
 pub mod metrics;
 pub mod server;

@@ -1,8 +1,11 @@
-//! `region-node`: runs one chatmesh region node.
+//! `region-node`: runs one chatmesh region node, or with `mesh`, every
+//! region of a topology on this machine.
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use region_node::config::{Config, NodeArgs};
+use region_node::launcher::{self, MeshArgs};
 use tokio::net::TcpListener;
 
 /// mimalloc: glibc's allocator spent a third of the node's time under a
@@ -11,21 +14,35 @@ use tokio::net::TcpListener;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Run a chatmesh region node.
+/// Run a chatmesh region node (no subcommand), or a whole local mesh.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
     #[command(flatten)]
     node: NodeArgs,
     /// Log as JSON lines instead of text.
-    #[arg(long, env = "CHATMESH_LOG_JSON")]
+    #[arg(long, env = "CHATMESH_LOG_JSON", global = true)]
     log_json: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start every region of a topology on this machine, with the links
+    /// between them delayed and lossy as asked; Ctrl-C stops them all.
+    Mesh(MeshArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = parse_cli();
     init_tracing(cli.log_json);
+    if let Some(Command::Mesh(args)) = cli.command {
+        return launcher::run(args, cli.log_json)
+            .await
+            .context("run the local mesh");
+    }
     let config = Config::load(&cli.node).context("load configuration")?;
     let listener = TcpListener::bind(config.listen)
         .await
@@ -33,6 +50,33 @@ async fn main() -> anyhow::Result<()> {
     region_node::run(config, listener, shutdown_signal())
         .await
         .context("run region node")
+}
+
+/// Parses the command line, refusing node flags given together with `mesh`:
+/// the mesh takes every region's settings from the topology, so a
+/// `--listen` there would be silently ignored. Values from the environment
+/// are not refused; they are simply not passed on.
+fn parse_cli() -> Cli {
+    let mut command = Cli::command();
+    let matches = command.get_matches_mut();
+    if matches.subcommand_name().is_some()
+        && let Some(flag) = node_flag_given(&matches)
+    {
+        command
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("--{flag} configures a single node; `mesh` takes each region's settings from the topology"),
+            )
+            .exit();
+    }
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+}
+
+/// The first node flag written on the command line (not taken from the environment).
+fn node_flag_given(matches: &ArgMatches) -> Option<&'static str> {
+    ["config", "listen", "data", "region"]
+        .into_iter()
+        .find(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
 }
 
 fn init_tracing(json: bool) {
