@@ -24,6 +24,7 @@ pub mod proxies;
 mod signals;
 mod table;
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -105,6 +106,9 @@ pub async fn run_with(program: &Path, args: MeshArgs, log_json: bool) -> anyhow:
     // Listen before the first child starts, so no stop request is missed.
     let mut signals = StopSignals::new().context("listen for stop signals")?;
 
+    // Children write into a pipe, so they cannot tell whether colours would
+    // reach a terminal; we can.
+    let colour = std::io::stderr().is_terminal();
     let label_width = topology.names().map(str::len).max().unwrap_or(0) + 2;
     let mut children = Children::new();
     for region in &topology.regions {
@@ -119,6 +123,9 @@ pub async fn run_with(program: &Path, args: MeshArgs, log_json: bool) -> anyhow:
             .env(PEER_ADDRS_ENV, plan::peer_addrs_env(&region.name, &routes));
         if log_json {
             command.arg("--log-json");
+        }
+        if !colour {
+            command.env("NO_COLOR", "1");
         }
         for name in CLEARED_ENV {
             command.env_remove(name);
@@ -248,13 +255,13 @@ fn status_text(exit: &Exit) -> String {
     }
 }
 
-/// Prints one line once every region accepts connections on its HTTP
-/// address; gives up quietly after a minute (a region that fails to start
-/// is reported by its exit instead).
+/// Prints one line once every region answers `GET /healthz` with 200; gives
+/// up quietly after a minute (a region that fails to start is reported by
+/// its exit instead).
 async fn announce_when_serving(addrs: Vec<SocketAddr>) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     for addr in &addrs {
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
+        while !healthy(*addr).await {
             if tokio::time::Instant::now() > deadline {
                 return;
             }
@@ -262,4 +269,55 @@ async fn announce_when_serving(addrs: Vec<SocketAddr>) {
         }
     }
     eprintln!("mesh: all {} region(s) are serving", addrs.len());
+}
+
+/// One plain HTTP/1.1 `GET /healthz`: an open port alone could be anyone's.
+async fn healthy(addr: SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let probe = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await?;
+        std::io::Result::Ok(head.starts_with(b"HTTP/1.1 200"))
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), probe).await,
+        Ok(Ok(true))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpListener;
+
+    async fn answer_once(listener: &TcpListener, response: &'static [u8]) {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 512];
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"GET /healthz HTTP/1.1\r\n"));
+        stream.write_all(response).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn only_a_200_from_healthz_counts_as_serving() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (ok, ()) = tokio::join!(
+            healthy(addr),
+            answer_once(&listener, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+        );
+        assert!(ok);
+        let (ok, ()) = tokio::join!(
+            healthy(addr),
+            answer_once(&listener, b"HTTP/1.1 503 Service Unavailable\r\n\r\n")
+        );
+        assert!(!ok);
+        drop(listener);
+        assert!(!healthy(addr).await, "nothing listening");
+    }
 }
