@@ -120,3 +120,72 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutdown signal received");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(args: &[&str]) -> ArgMatches {
+        Cli::command().try_get_matches_from(args).unwrap()
+    }
+
+    #[test]
+    fn without_a_subcommand_the_flat_node_flags_still_work() {
+        let args = [
+            "region-node",
+            "--listen",
+            "127.0.0.1:9000",
+            "--region",
+            "eu",
+        ];
+        let cli = Cli::from_arg_matches(&matches(&args)).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.node.listen.as_deref(), Some("127.0.0.1:9000"));
+        assert_eq!(cli.node.region.as_deref(), Some("eu"));
+    }
+
+    #[test]
+    fn mesh_takes_its_own_flags() {
+        let args = [
+            "region-node",
+            "--log-json",
+            "mesh",
+            "--regions",
+            "r.yaml",
+            "--data",
+            "/tmp/m",
+            "--latency",
+            "80ms",
+            "--loss",
+            "0.01",
+        ];
+        let found = matches(&args);
+        assert_eq!(
+            node_flag_given(&found),
+            None,
+            "--data after mesh is the mesh's"
+        );
+        let cli = Cli::from_arg_matches(&found).unwrap();
+        assert!(cli.log_json);
+        let Some(Command::Mesh(mesh)) = cli.command else {
+            panic!("mesh subcommand expected");
+        };
+        assert_eq!(mesh.regions, std::path::PathBuf::from("r.yaml"));
+        assert_eq!(mesh.data, Some("/tmp/m".into()));
+        assert_eq!(mesh.latency, std::time::Duration::from_millis(80));
+        assert_eq!(mesh.loss, 0.01);
+        assert_eq!(mesh.seed, None);
+    }
+
+    #[test]
+    fn node_flags_before_mesh_are_noticed() {
+        let found = matches(&["region-node", "--listen", "127.0.0.1:1", "mesh"]);
+        assert_eq!(node_flag_given(&found), Some("listen"));
+        assert!(
+            Cli::command()
+                .try_get_matches_from(["region-node", "mesh", "--latency", "80"])
+                .is_err(),
+            "a latency without a unit is refused"
+        );
+    }
+}
