@@ -106,6 +106,19 @@ pub async fn run_with(program: &Path, args: MeshArgs, log_json: bool) -> anyhow:
     // Listen before the first child starts, so no stop request is missed.
     let mut signals = StopSignals::new().context("listen for stop signals")?;
 
+    // Before the first region speaks, so the table heads the output.
+    print!(
+        "{}",
+        Summary {
+            regions_file: &args.regions,
+            topology: &topology,
+            data_root: &data_root,
+            faults,
+            seed,
+            routes: &routes,
+        }
+        .render()
+    );
     // Children write into a pipe, so they cannot tell whether colours would
     // reach a terminal; we can.
     let colour = std::io::stderr().is_terminal();
@@ -138,18 +151,6 @@ pub async fn run_with(program: &Path, args: MeshArgs, log_json: bool) -> anyhow:
         }
     }
 
-    print!(
-        "{}",
-        Summary {
-            regions_file: &args.regions,
-            topology: &topology,
-            data_root: &data_root,
-            faults,
-            seed,
-            routes: &routes,
-        }
-        .render()
-    );
     let serving = tokio::spawn(announce_when_serving(
         topology.regions.iter().map(|r| r.http).collect(),
     ));
