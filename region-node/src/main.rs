@@ -60,7 +60,7 @@ fn parse_cli() -> Cli {
     let mut command = Cli::command();
     let matches = command.get_matches_mut();
     if matches.subcommand_name().is_some()
-        && let Some(flag) = node_flag_given(&matches)
+        && let Some(flag) = node_flag_given(&command, &matches)
     {
         command
             .error(
@@ -72,11 +72,17 @@ fn parse_cli() -> Cli {
     Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
 }
 
-/// The first node flag written on the command line (not taken from the environment).
-fn node_flag_given(matches: &ArgMatches) -> Option<&'static str> {
-    ["config", "listen", "data", "region"]
-        .into_iter()
-        .find(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+/// The long name of the first node flag written on the command line (not
+/// taken from the environment); `--log-json`, being global, is not one.
+fn node_flag_given(command: &clap::Command, matches: &ArgMatches) -> Option<String> {
+    command
+        .get_arguments()
+        .filter(|arg| !arg.is_global_set())
+        .find(|arg| matches.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine))
+        .map(|arg| {
+            arg.get_long()
+                .map_or_else(|| arg.get_id().to_string(), str::to_owned)
+        })
 }
 
 fn init_tracing(json: bool) {
@@ -161,7 +167,7 @@ mod tests {
         ];
         let found = matches(&args);
         assert_eq!(
-            node_flag_given(&found),
+            node_flag_given(&Cli::command(), &found),
             None,
             "--data after mesh is the mesh's"
         );
@@ -180,7 +186,10 @@ mod tests {
     #[test]
     fn node_flags_before_mesh_are_noticed() {
         let found = matches(&["region-node", "--listen", "127.0.0.1:1", "mesh"]);
-        assert_eq!(node_flag_given(&found), Some("listen"));
+        assert_eq!(
+            node_flag_given(&Cli::command(), &found).as_deref(),
+            Some("listen")
+        );
         assert!(
             Cli::command()
                 .try_get_matches_from(["region-node", "mesh", "--latency", "80"])

@@ -45,9 +45,16 @@ use self::table::Summary;
 /// node waits up to 10 s for its chat tasks, then flushes its store.
 pub const STOP_GRACE: Duration = Duration::from_secs(30);
 
-/// Settings a region node takes from its environment that the launcher sets
-/// by flag for each child instead; an inherited value would only confuse.
-const CLEARED_ENV: [&str; 3] = ["CHATMESH_LISTEN", "CHATMESH_REGION", "CHATMESH_DATA"];
+/// Settings a region node takes from its environment that are per region or
+/// set by the launcher; inherited, they would give every region the same
+/// value or contradict the topology.
+const CLEARED_ENV: [&str; 5] = [
+    "CHATMESH_LISTEN",
+    "CHATMESH_REGION",
+    "CHATMESH_DATA",
+    "CHATMESH_REGIONS",
+    "CHATMESH_CLOCK_SKEW_MS",
+];
 
 /// Flags of `region-node mesh`.
 #[derive(Debug, Clone, Args)]
