@@ -20,6 +20,8 @@
 //! - [`error`]: the one error type of the API.
 //! - [`storage`]: opening the configured store backend.
 //! - [`clock`]: wall-clock time in protocol units.
+//! - [`metrics`]: the Prometheus registry and `GET /metrics`.
+//! - [`launcher`]: `region-node mesh`, every region of a topology on one machine.
 
 pub mod accounts;
 pub mod chat;
@@ -29,8 +31,10 @@ pub mod error;
 pub mod hlc;
 pub mod http;
 pub mod hub;
+pub mod launcher;
 pub mod limits;
 pub mod mesh;
+pub mod metrics;
 pub mod server;
 pub mod state;
 pub mod storage;

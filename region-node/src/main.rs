@@ -1,8 +1,11 @@
-//! `region-node`: runs one chatmesh region node.
+//! `region-node`: runs one chatmesh region node, or with `mesh`, every
+//! region of a topology on this machine.
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use region_node::config::{Config, NodeArgs};
+use region_node::launcher::{self, MeshArgs};
 use tokio::net::TcpListener;
 
 /// mimalloc: glibc's allocator spent a third of the node's time under a
@@ -11,21 +14,35 @@ use tokio::net::TcpListener;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Run a chatmesh region node.
+/// Run a chatmesh region node (no subcommand), or a whole local mesh.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
     #[command(flatten)]
     node: NodeArgs,
     /// Log as JSON lines instead of text.
-    #[arg(long, env = "CHATMESH_LOG_JSON")]
+    #[arg(long, env = "CHATMESH_LOG_JSON", global = true)]
     log_json: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start every region of a topology on this machine, with the links
+    /// between them delayed and lossy as asked; Ctrl-C stops them all.
+    Mesh(MeshArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = parse_cli();
     init_tracing(cli.log_json);
+    if let Some(Command::Mesh(args)) = cli.command {
+        return launcher::run(args, cli.log_json)
+            .await
+            .context("run the local mesh");
+    }
     let config = Config::load(&cli.node).context("load configuration")?;
     let listener = TcpListener::bind(config.listen)
         .await
@@ -33,6 +50,39 @@ async fn main() -> anyhow::Result<()> {
     region_node::run(config, listener, shutdown_signal())
         .await
         .context("run region node")
+}
+
+/// Parses the command line, refusing node flags given together with `mesh`:
+/// the mesh takes every region's settings from the topology, so a
+/// `--listen` there would be silently ignored. Values from the environment
+/// are not refused; they are simply not passed on.
+fn parse_cli() -> Cli {
+    let mut command = Cli::command();
+    let matches = command.get_matches_mut();
+    if matches.subcommand_name().is_some()
+        && let Some(flag) = node_flag_given(&command, &matches)
+    {
+        command
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("--{flag} configures a single node; `mesh` takes each region's settings from the topology"),
+            )
+            .exit();
+    }
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+}
+
+/// The long name of the first node flag written on the command line (not
+/// taken from the environment); `--log-json`, being global, is not one.
+fn node_flag_given(command: &clap::Command, matches: &ArgMatches) -> Option<String> {
+    command
+        .get_arguments()
+        .filter(|arg| !arg.is_global_set())
+        .find(|arg| matches.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine))
+        .map(|arg| {
+            arg.get_long()
+                .map_or_else(|| arg.get_id().to_string(), str::to_owned)
+        })
 }
 
 fn init_tracing(json: bool) {
@@ -75,4 +125,76 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutdown signal received");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(args: &[&str]) -> ArgMatches {
+        Cli::command().try_get_matches_from(args).unwrap()
+    }
+
+    #[test]
+    fn without_a_subcommand_the_flat_node_flags_still_work() {
+        let args = [
+            "region-node",
+            "--listen",
+            "127.0.0.1:9000",
+            "--region",
+            "eu",
+        ];
+        let cli = Cli::from_arg_matches(&matches(&args)).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.node.listen.as_deref(), Some("127.0.0.1:9000"));
+        assert_eq!(cli.node.region.as_deref(), Some("eu"));
+    }
+
+    #[test]
+    fn mesh_takes_its_own_flags() {
+        let args = [
+            "region-node",
+            "--log-json",
+            "mesh",
+            "--regions",
+            "r.yaml",
+            "--data",
+            "/tmp/m",
+            "--latency",
+            "80ms",
+            "--loss",
+            "0.01",
+        ];
+        let found = matches(&args);
+        assert_eq!(
+            node_flag_given(&Cli::command(), &found),
+            None,
+            "--data after mesh is the mesh's"
+        );
+        let cli = Cli::from_arg_matches(&found).unwrap();
+        assert!(cli.log_json);
+        let Some(Command::Mesh(mesh)) = cli.command else {
+            panic!("mesh subcommand expected");
+        };
+        assert_eq!(mesh.regions, std::path::PathBuf::from("r.yaml"));
+        assert_eq!(mesh.data, Some("/tmp/m".into()));
+        assert_eq!(mesh.latency, std::time::Duration::from_millis(80));
+        assert_eq!(mesh.loss, 0.01);
+        assert_eq!(mesh.seed, None);
+    }
+
+    #[test]
+    fn node_flags_before_mesh_are_noticed() {
+        let found = matches(&["region-node", "--listen", "127.0.0.1:1", "mesh"]);
+        assert_eq!(
+            node_flag_given(&Cli::command(), &found).as_deref(),
+            Some("listen")
+        );
+        assert!(
+            Cli::command()
+                .try_get_matches_from(["region-node", "mesh", "--latency", "80"])
+                .is_err(),
+            "a latency without a unit is refused"
+        );
+    }
 }
