@@ -82,6 +82,7 @@ async fn serve(
         tracker.clone(),
         mesh.clone(),
     );
+    let metrics = crate::metrics::Metrics::new();
     let limits = Limits::new(config.sends_per_second, config.send_burst);
     let stop = CancellationToken::new();
     let state = AppState::new(Services {
@@ -95,11 +96,17 @@ async fn serve(
         limits,
         shutdown: stop.clone(),
         mesh: mesh.clone(),
+        metrics: metrics.clone(),
     });
     if let (Some(mesh), Some(runner)) = (mesh, runner) {
         tracker.spawn(runner.run(state.clone(), mesh, stop.clone()));
     }
-    let app = crate::http::router(state.clone());
+    let app = crate::http::router(state.clone())
+        .merge(crate::metrics::router(metrics.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics.clone(),
+            crate::metrics::track_http,
+        ));
     let addr = listener.local_addr()?;
     ready.store(true, Ordering::Release);
     tracing::info!(%addr, data = %state.config.data_dir.display(), "listening");

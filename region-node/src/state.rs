@@ -58,6 +58,8 @@ pub struct Services {
     pub shutdown: CancellationToken,
     /// This region's place in a mesh, if it is in one.
     pub mesh: Option<Mesh>,
+    /// Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Services {

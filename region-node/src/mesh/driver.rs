@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::{Command, Mesh, MeshRunner, logs, outbox as durable, requests};
+use crate::metrics::{ForwardOutcome as Forwarded, RefusalReason};
 use crate::state::AppState;
 
 /// Most sends in flight to one home per chat; the log channel is one
@@ -194,12 +195,14 @@ impl Driver {
         match event {
             TransportEvent::PeerUp { peer } => {
                 tracing::info!(%peer, "link up");
+                self.state.metrics.set_peer_up(&peer, true);
                 self.shipper(&peer, now, shipper::Input::PeerConnected);
                 self.receiver(&peer, now, receiver::Input::PeerConnected);
                 self.outbox(&peer, now, outbox::Input::PeerConnected);
             }
             TransportEvent::PeerDown { peer, reason } => {
                 tracing::info!(%peer, %reason, "link down");
+                self.state.metrics.set_peer_up(&peer, false);
                 self.shipper(&peer, now, shipper::Input::PeerDisconnected);
                 self.receiver(&peer, now, receiver::Input::PeerDisconnected);
                 self.outbox(&peer, now, outbox::Input::PeerDisconnected);
@@ -223,6 +226,9 @@ impl Driver {
             TransportEvent::Datagram { .. } => {}
             TransportEvent::Refused { peer, reason } => {
                 tracing::warn!(%peer, %reason, "link refused");
+                self.state
+                    .metrics
+                    .refused(&peer, RefusalReason::classify(&reason));
             }
         }
     }
@@ -410,6 +416,13 @@ impl Driver {
             match output {
                 outbox::Output::Send(message) => send(&self.mesh, name, &message),
                 outbox::Output::Done { item, outcome } => {
+                    self.state.metrics.forwarded(
+                        name,
+                        match outcome {
+                            ForwardOutcome::Sequenced { .. } => Forwarded::Sequenced,
+                            ForwardOutcome::Rejected { .. } => Forwarded::Rejected,
+                        },
+                    );
                     let waiter = self.waiters.remove(&item.id);
                     let unanswered = match waiter {
                         Some(waiter) => waiter.send(outcome.clone()).is_err(),
@@ -424,18 +437,22 @@ impl Driver {
         }
     }
 
-    /// Exports lag and pending counts.
+    /// Exports lag, clock offsets and pending counts.
     fn report(&self) {
         let now = self.now();
+        let metrics = &self.state.metrics;
+        let mut pending = 0;
         for (name, peer) in &self.peers {
             let lag = peer.shipper.lag(now);
-            tracing::trace!(
-                peer = %name,
-                events = lag.events_behind,
-                behind = peer.receiver.lag(),
-                outbox = peer.outbox.pending(),
-                "replication"
-            );
+            let age = lag
+                .oldest_unacked_age
+                .map_or(0, |a| u64::try_from(a.as_millis()).unwrap_or(u64::MAX));
+            metrics.set_lag(name, lag.events_behind, age);
+            pending += peer.outbox.pending();
+        }
+        metrics.set_accepted_unsequenced(pending as u64);
+        for (peer, offset) in self.mesh.clock().offsets() {
+            metrics.set_clock_offset(&peer, offset);
         }
     }
 }

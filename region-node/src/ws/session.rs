@@ -48,6 +48,7 @@ pub async fn run(state: AppState, who: Principal, socket: WebSocket) {
 
 async fn serve(state: AppState, who: Principal, socket: WebSocket) {
     let registration = state.hub.register(&who.user_id, &who.device_id);
+    state.metrics.ws_connected();
     let conn_id = registration.conn_id;
     let (sink, mut stream) = socket.split();
     let (local_tx, local_rx) = mpsc::channel::<Box<Local>>(256);
@@ -122,6 +123,7 @@ async fn serve(state: AppState, who: Principal, socket: WebSocket) {
         tracing::info!(?reason, "closed by the server");
     }
     state.hub.unregister(&who.user_id, conn_id);
+    state.metrics.ws_disconnected();
     tracing::debug!("disconnected");
 }
 
@@ -177,9 +179,11 @@ async fn handle(
             {
                 Ok(answer) => {
                     let local = local.clone();
+                    let metrics = state.metrics.clone();
                     tokio::spawn(async move {
                         let frame = match answer.await {
                             Ok(Ok(appended)) => {
+                                metrics.message_sent();
                                 let s = sent(&chat_id, &client_msg_id, appended);
                                 ServerFrame::Sent {
                                     client_msg_id: s.client_msg_id,

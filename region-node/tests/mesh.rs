@@ -1,0 +1,352 @@
+//! Three real region processes on loopback, linked over QUIC through
+//! fault-injecting proxies: users in different regions chat in one group,
+//! sends survive partitions and a SIGKILL, and clocks are checked.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::http::{all_history, get, post};
+use common::mesh::Cluster;
+use common::ws::Ws;
+use serde_json::{Value, json};
+
+const REGIONS: [&str; 3] = ["ap-south", "eu-west", "us-east"];
+
+/// Registers `name` in region `base` and logs in there.
+async fn user(base: &str, name: &str) -> (String, String) {
+    let client = client::Client::new(base).unwrap();
+    common::ws::user(&client, name).await
+}
+
+/// Waits until `check` holds, polling.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Waits until `user_id` is known in every region.
+async fn known_everywhere(cluster: &Cluster, token: &str, username: &str) {
+    for region in REGIONS {
+        let base = cluster.base(region).to_owned();
+        eventually(&format!("{username} in {region}"), || {
+            let base = base.clone();
+            async move {
+                get(&base, token, &format!("/v1/users?username={username}"))
+                    .await
+                    .0
+                    == 200
+            }
+        })
+        .await;
+    }
+}
+
+/// The (seq, client_msg_id) of every message of `chat` in region `base`.
+async fn log_of(base: &str, token: &str, chat: &str) -> Vec<(u64, String)> {
+    all_history(base, token, chat)
+        .await
+        .iter()
+        .map(|m| {
+            (
+                m["seq"].as_u64().unwrap(),
+                m["client_msg_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Waits until every region's history of `chat` has `len` messages, and
+/// answers them (asserting they are identical everywhere).
+async fn converged(
+    cluster: &Cluster,
+    tokens: &[(&str, &str)],
+    chat: &str,
+    len: usize,
+) -> Vec<(u64, String)> {
+    for (region, token) in tokens {
+        let base = cluster.base(region).to_owned();
+        eventually(&format!("{len} messages in {region}"), || {
+            let base = base.clone();
+            async move { log_of(&base, token, chat).await.len() >= len }
+        })
+        .await;
+    }
+    let (first_region, first_token) = tokens[0];
+    let reference = log_of(cluster.base(first_region), first_token, chat).await;
+    for (region, token) in &tokens[1..] {
+        assert_eq!(
+            log_of(cluster.base(region), token, chat).await,
+            reference,
+            "history in {region} differs from {first_region}"
+        );
+    }
+    let seqs: Vec<u64> = reference.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, (1..=reference.len() as u64).collect::<Vec<_>>());
+    reference
+}
+
+/// Three users, one in each region, and a group homed in eu-west.
+struct Scene {
+    cluster: Cluster,
+    chat: String,
+    alice: (String, String),
+    bob: (String, String),
+    carol: (String, String),
+}
+
+async fn scene(cluster: Cluster) -> Scene {
+    let alice = user(cluster.base("eu-west"), "alice").await;
+    let bob = user(cluster.base("us-east"), "bob").await;
+    let carol = user(cluster.base("ap-south"), "carol").await;
+    for (token, name) in [(&alice.1, "bob"), (&alice.1, "carol"), (&bob.1, "alice")] {
+        known_everywhere(&cluster, token, name).await;
+    }
+    let (status, chat) = post(
+        cluster.base("eu-west"),
+        &alice.1,
+        "/v1/chats",
+        json!({"kind": "group", "title": "Mesh", "members": [bob.0, carol.0]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{chat}");
+    assert_eq!(chat["home_region"], "eu-west");
+    let chat = chat["chat_id"].as_str().unwrap().to_owned();
+    for (region, token) in [("us-east", &bob.1), ("ap-south", &carol.1)] {
+        let base = cluster.base(region).to_owned();
+        let path = format!("/v1/chats/{chat}");
+        eventually(&format!("the group in {region}"), || {
+            let (base, path) = (base.clone(), path.clone());
+            async move { get(&base, token, &path).await.0 == 200 }
+        })
+        .await;
+    }
+    Scene {
+        cluster,
+        chat,
+        alice,
+        bob,
+        carol,
+    }
+}
+
+/// `message` frames of `chat` until `count` arrive; answers (seq, client_msg_id).
+async fn live(ws: &mut Ws, chat: &str, count: usize) -> Vec<(u64, String)> {
+    ws.messages(chat, count)
+        .await
+        .iter()
+        .map(|m| {
+            (
+                m["seq"].as_u64().unwrap(),
+                m["client_msg_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_in_three_regions_share_one_order() {
+    let s = scene(Cluster::start(&REGIONS, &[], 500).await).await;
+    let mut a = Ws::connect(s.cluster.base("eu-west"), &s.alice.1).await;
+    let mut b = Ws::connect(s.cluster.base("us-east"), &s.bob.1).await;
+    let mut c = Ws::connect(s.cluster.base("ap-south"), &s.carol.1).await;
+    for ws in [&mut a, &mut b, &mut c] {
+        ws.send(json!({"type": "sync", "cursors": {}})).await;
+        ws.until("synced").await;
+    }
+    for i in 0..10 {
+        for (ws, who) in [(&mut a, "a"), (&mut b, "b"), (&mut c, "c")] {
+            let sent = ws.send_text(&s.chat, &format!("{who}{i}"), "hello").await;
+            assert_eq!(sent["type"], "sent", "{sent}");
+            assert_eq!(sent["status"], "sent", "{sent}");
+        }
+    }
+    // chat_created + 30 texts, the same order on every device.
+    let seen_a = live(&mut a, &s.chat, 31).await;
+    let seen_b = live(&mut b, &s.chat, 31).await;
+    let seen_c = live(&mut c, &s.chat, 31).await;
+    assert_eq!(seen_a, seen_b);
+    assert_eq!(seen_a, seen_c);
+    let history = converged(
+        &s.cluster,
+        &[
+            ("eu-west", &s.alice.1),
+            ("us-east", &s.bob.1),
+            ("ap-south", &s.carol.1),
+        ],
+        &s.chat,
+        31,
+    )
+    .await;
+    assert_eq!(history, seen_a);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_in_a_cut_off_region_are_accepted_then_sequenced_once() {
+    let s = scene(Cluster::start(&REGIONS, &[], 500).await).await;
+    let mut b = Ws::connect(s.cluster.base("us-east"), &s.bob.1).await;
+    let mut b2 = Ws::connect(
+        s.cluster.base("us-east"),
+        &common::ws::device(
+            &client::Client::new(s.cluster.base("us-east")).unwrap(),
+            "bob",
+        )
+        .await,
+    )
+    .await;
+    s.cluster.cut("eu-west", "us-east", true);
+    // The link is noticed down within the transport's idle timeout.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let mut accepted = Vec::new();
+    for i in 0..5 {
+        let id = format!("cut{i}");
+        let sent = b.send_text(&s.chat, &id, "while cut off").await;
+        assert_eq!(sent["type"], "sent", "{sent}");
+        assert_eq!(sent["status"], "accepted", "{sent}");
+        accepted.push(id);
+    }
+    // Bob's other device sees them as pending.
+    for id in &accepted {
+        let (frame, _) = b2.until("pending").await;
+        assert_eq!(&frame["client_msg_id"], id, "{frame}");
+        assert_eq!(frame["seq"], 0);
+    }
+    // A membership change needs the home.
+    let (status, body) = post(
+        s.cluster.base("us-east"),
+        &s.bob.1,
+        &format!("/v1/chats/{}/members", s.chat),
+        json!({"user_ids": [s.alice.0]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (503, json!("home_unreachable"))
+    );
+
+    s.cluster.cut("eu-west", "us-east", false);
+    // Each accepted send gets its final `sent` with a seq.
+    let mut finals = Vec::new();
+    for _ in &accepted {
+        let (frame, _) = until_final_sent(&mut b).await;
+        assert!(frame["seq"].as_u64().unwrap() > 1, "{frame}");
+        finals.push(frame["client_msg_id"].as_str().unwrap().to_owned());
+    }
+    finals.sort();
+    assert_eq!(finals, accepted);
+    let history = converged(
+        &s.cluster,
+        &[
+            ("eu-west", &s.alice.1),
+            ("us-east", &s.bob.1),
+            ("ap-south", &s.carol.1),
+        ],
+        &s.chat,
+        6,
+    )
+    .await;
+    for id in &accepted {
+        assert_eq!(history.iter().filter(|(_, c)| c == id).count(), 1, "{id}");
+    }
+}
+
+/// The next `sent` frame with status `sent`.
+async fn until_final_sent(ws: &mut Ws) -> (Value, Vec<Value>) {
+    loop {
+        let (frame, skipped) = ws.until("sent").await;
+        if frame["status"] == "sent" {
+            return (frame, skipped);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_sends_survive_a_sigkill_of_the_cut_off_region() {
+    let mut s = scene(Cluster::start(&REGIONS, &[], 500).await).await;
+    s.cluster.cut("eu-west", "us-east", true);
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let mut b = Ws::connect(s.cluster.base("us-east"), &s.bob.1).await;
+    for i in 0..3 {
+        let sent = b
+            .send_text(&s.chat, &format!("k{i}"), "before the kill")
+            .await;
+        assert_eq!(sent["status"], "accepted", "{sent}");
+    }
+    drop(b);
+    s.cluster.kill("us-east");
+    s.cluster.restart("us-east").await;
+    s.cluster.cut("eu-west", "us-east", false);
+    let history = converged(
+        &s.cluster,
+        &[("eu-west", &s.alice.1), ("us-east", &s.bob.1)],
+        &s.chat,
+        4,
+    )
+    .await;
+    for i in 0..3 {
+        let id = format!("k{i}");
+        assert_eq!(history.iter().filter(|(_, c)| *c == id).count(), 1, "{id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_two_seconds_ahead_keeps_causality() {
+    let s = scene(Cluster::start(&REGIONS, &[("us-east", 2_000)], 5_000).await).await;
+    let mut a = Ws::connect(s.cluster.base("eu-west"), &s.alice.1).await;
+    let mut b = Ws::connect(s.cluster.base("us-east"), &s.bob.1).await;
+    // Bob (clock ahead) sends; Alice sends after seeing it: her HLC is greater.
+    let first = b.send_text(&s.chat, "ahead", "from the future").await;
+    let seen = live(&mut a, &s.chat, 2).await;
+    assert_eq!(seen.last().unwrap().1, "ahead");
+    let second = a.send_text(&s.chat, "after", "reply").await;
+    let (h1, h2) = (
+        first["hlc"].as_str().unwrap().to_owned(),
+        second["hlc"].as_str().unwrap().to_owned(),
+    );
+    assert!(h2 > h1, "{h1} then {h2}");
+    let _ = s.carol;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_beyond_the_max_offset_is_refused() {
+    let cluster = Cluster::start(&REGIONS, &[("us-east", 2_000)], 500).await;
+    // The regions behind refuse us-east's links, and say why in metrics.
+    for region in ["eu-west", "ap-south"] {
+        let url = format!("{}/metrics", cluster.base(region));
+        eventually(&format!("{region} to refuse us-east"), || {
+            let url = url.clone();
+            async move {
+                let text = reqwest::get(&url).await.unwrap().text().await.unwrap();
+                text.lines().any(|l| {
+                    l.starts_with("chatmesh_peer_refusals_total")
+                        && l.contains("us-east")
+                        && l.contains("clock_offset")
+                        && !l.ends_with(" 0")
+                })
+            }
+        })
+        .await;
+    }
+    let text = reqwest::get(format!("{}/metrics", cluster.base("eu-west")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let up = |l: &&str| l.starts_with("chatmesh_peer_up") && l.contains("us-east");
+    assert!(
+        !text.lines().filter(up).any(|l| l.ends_with(" 1")),
+        "a refused link is up: {text}"
+    );
+}
