@@ -73,7 +73,14 @@ async fn serve(
         Some((mesh, runner)) => (Some(mesh), Some(runner)),
         None => (None, None),
     };
-    let accounts = Accounts::open(db.clone(), &config.auth, &config.region, hlc.clone()).await?;
+    let accounts = Accounts::open(
+        db.clone(),
+        &config.auth,
+        &config.region,
+        hlc.clone(),
+        mesh.clone(),
+    )
+    .await?;
     let chats = Chats::new(
         db.clone(),
         hub.clone(),

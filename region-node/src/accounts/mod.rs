@@ -38,6 +38,7 @@ use crate::clock::now_ms;
 use crate::config::AuthConfig;
 use crate::error::ApiError;
 use crate::hlc::HlcClock;
+use crate::mesh::Mesh;
 use log::AccountEvent;
 use records::{DeviceRecord, RefreshRecord, UserRecord, decode, encode};
 pub use usernames::claim_username;
@@ -57,6 +58,7 @@ pub struct Accounts {
     db: Database,
     region: Arc<str>,
     hlc: Arc<HlcClock>,
+    mesh: Option<Mesh>,
     hasher: password::PasswordHasher,
     issuer: tokens::TokenIssuer,
     per_username: throttle::FailureThrottle,
@@ -76,19 +78,24 @@ fn new_id(prefix: &str) -> String {
 }
 
 impl Accounts {
-    /// Opens the service of `region` on `db`, creating the token secret on
-    /// first start; account log entries are stamped by `hlc`.
+    /// Opens the service of `region` on `db`; account log entries are
+    /// stamped by `hlc`. In a `mesh`, usernames are claimed at their owner,
+    /// the mesh learns of each account change, and tokens are signed with
+    /// the mesh's shared key (see [`secret`]); else with the region's own,
+    /// created on first start.
     pub async fn open(
         db: Database,
         config: &AuthConfig,
         region: &str,
         hlc: Arc<HlcClock>,
+        mesh: Option<Mesh>,
     ) -> Result<Self, ApiError> {
-        let secret = secret::from_store(&db).await?;
+        let secret = secret::for_region(&db, mesh.as_ref()).await?;
         Ok(Self {
             db,
             region: region.into(),
             hlc,
+            mesh,
             hasher: password::PasswordHasher::new(
                 config.argon2_memory_kib,
                 config.argon2_iterations,
@@ -105,7 +112,8 @@ impl Accounts {
         })
     }
 
-    /// Creates an account; `conflict` if the username is taken.
+    /// Creates an account; `conflict` if the username is taken,
+    /// `home_unreachable` if the region owning the name cannot be asked.
     #[tracing::instrument(skip_all, fields(username = %request.username))]
     pub async fn register(&self, request: RegisterRequest) -> Result<String, ApiError> {
         validate::username(&request.username)?;
@@ -122,11 +130,14 @@ impl Accounts {
             password_hash,
             created_at: now_ms(),
         };
+        let claim =
+            usernames::claim_at_owner(self.mesh.as_ref(), &record.username, &record.user_id)
+                .await?;
         let record = &record;
         let seq = self
             .db
             .run(|tx| async move {
-                usernames::claim_in(&tx, &record.username, &record.user_id).await?;
+                claim.settle(&tx, &record.username, &record.user_id).await?;
                 tx.set(
                     &records::username_key(&record.username),
                     record.user_id.as_bytes(),
@@ -285,21 +296,38 @@ impl Accounts {
     }
 
     /// The caller behind a bearer token: well signed, unexpired, and its
-    /// device still exists (revocation takes effect at once).
+    /// device not revoked. A device of this region must exist here
+    /// (revocation takes effect at once); a device another region of the
+    /// mesh logged in may not have been replicated yet, so there only a
+    /// tombstone refuses it (revocation takes effect with replication).
     pub async fn authenticate(&self, token: &str) -> Result<Principal, ApiError> {
         let claims = self.issuer.verify(token)?;
-        let device = self
-            .db
-            .begin()
+        let tx = self.db.begin();
+        let device = tx
             .get_snapshot(&records::device_key(&claims.sub, &claims.did))
             .await?;
-        match device {
-            Some(_) => Ok(Principal {
-                user_id: claims.sub,
-                device_id: claims.did,
-            }),
-            None => Err(ApiError::unauthorized("device has been revoked")),
+        let accepted = match device {
+            Some(_) => true,
+            None if self.issued_by_peer(&claims.iss) => tx
+                .get_snapshot(&records::device_tombstone_key(&claims.sub, &claims.did))
+                .await?
+                .is_none(),
+            None => false,
+        };
+        if !accepted {
+            return Err(ApiError::unauthorized("device has been revoked"));
         }
+        Ok(Principal {
+            user_id: claims.sub,
+            device_id: claims.did,
+        })
+    }
+
+    /// Whether `region` is another region of this region's mesh.
+    fn issued_by_peer(&self, region: &str) -> bool {
+        self.mesh.as_ref().is_some_and(|mesh| {
+            region != &*self.region && mesh.config().topology.region(region).is_some()
+        })
     }
 
     /// Revokes one of the user's devices; `not_found` if it is not theirs.
@@ -380,7 +408,9 @@ impl Accounts {
 
     /// Tells the mesh this region's account log has grown to `seq`.
     fn committed(&self, seq: u64) {
-        tracing::trace!(seq, "account log grew");
+        if let Some(mesh) = &self.mesh {
+            mesh.committed(&log::log_id(&self.region), seq);
+        }
     }
 
     /// A user by username.

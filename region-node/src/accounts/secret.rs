@@ -19,6 +19,7 @@ use store::Database;
 
 use super::{records, tokens};
 use crate::error::ApiError;
+use crate::mesh::Mesh;
 
 /// The file name of the mesh's token key in its secrets directory.
 pub const TOKEN_KEY_FILE: &str = "token.key";
@@ -43,6 +44,19 @@ pub enum TokenKeyError {
         /// The file.
         path: PathBuf,
     },
+}
+
+/// The secret `db`'s region signs access tokens with: the mesh's shared
+/// key when it is in a mesh, else its own.
+pub(crate) async fn for_region(db: &Database, mesh: Option<&Mesh>) -> Result<Vec<u8>, ApiError> {
+    let Some(mesh) = mesh else {
+        return from_store(db).await;
+    };
+    let dir = mesh.config().certs_dir.clone();
+    tokio::task::spawn_blocking(move || load_or_create(&dir))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::internal(&format!("mesh token key: {e}")))
 }
 
 /// The region's own secret, kept in its store (created on first start).

@@ -34,6 +34,7 @@ async fn region(name: &str) -> (Database, Accounts) {
         &auth_config(),
         name,
         Arc::new(HlcClock::default()),
+        None,
     )
     .await
     .unwrap();
