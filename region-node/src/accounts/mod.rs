@@ -333,14 +333,37 @@ impl Accounts {
     /// Revokes one of the user's devices; `not_found` if it is not theirs.
     #[tracing::instrument(skip(self))]
     pub async fn revoke_device(&self, user_id: &str, device_id: &str) -> Result<(), ApiError> {
+        self.revoke(user_id, device_id, true).await
+    }
+
+    /// Logs the caller's device out. Unlike [`revoke_device`](Self::revoke_device)
+    /// this works for a device logged in at another region whose news has not
+    /// arrived here yet: the caller's token proves the device exists, and the
+    /// tombstone keeps it revoked when the news comes.
+    #[tracing::instrument(skip_all, fields(user = %who.user_id, device = %who.device_id))]
+    pub async fn logout(&self, who: &Principal) -> Result<(), ApiError> {
+        self.revoke(&who.user_id, &who.device_id, false).await
+    }
+
+    async fn revoke(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        must_exist: bool,
+    ) -> Result<(), ApiError> {
         let seq = self
             .db
             .run(|tx| async move {
-                if tx
+                let present = tx
                     .get(&records::device_key(user_id, device_id))
                     .await?
-                    .is_none()
-                {
+                    .is_some();
+                let revoked = || async {
+                    tx.get(&records::device_tombstone_key(user_id, device_id))
+                        .await
+                        .map(|t| t.is_some())
+                };
+                if !present && (must_exist || revoked().await?) {
                     return Err(ApiError::not_found("no such device"));
                 }
                 self.revoke_logged(&tx, user_id, device_id).await

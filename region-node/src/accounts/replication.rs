@@ -113,6 +113,21 @@ pub async fn apply(db: &Database, log_id: &str, entries: &[LogEntry]) -> Result<
     Ok(applied)
 }
 
+/// The devices a run of account log entries revokes, as `(user_id,
+/// device_id)`: once the run is applied, their live sessions here should
+/// close (revocation reaches other regions' sessions this way).
+pub fn revoked_devices(entries: &[LogEntry]) -> Vec<(String, String)> {
+    entries
+        .iter()
+        .filter_map(|entry| match AccountEvent::decode(entry) {
+            Ok(AccountEvent::DeviceRevoked {
+                user_id, device_id, ..
+            }) => Some((user_id, device_id)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Writes what one event describes, so that applying it twice, or after a
 /// conflicting event of another log, ends the same.
 async fn apply_event(tx: &store::Transaction, event: &AccountEvent) -> Result<(), ApiError> {

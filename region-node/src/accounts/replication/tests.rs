@@ -10,7 +10,7 @@ use protocol::Hlc;
 use protocol::auth::{LoginRequest, RegisterRequest};
 
 use super::*;
-use crate::accounts::Accounts;
+use crate::accounts::{Accounts, Principal};
 use crate::config::AuthConfig;
 use crate::hlc::HlcClock;
 
@@ -299,4 +299,37 @@ async fn users_never_change_identity_and_name_clashes_converge() {
         .await
         .unwrap();
     assert_eq!(erin, None);
+}
+
+#[tokio::test]
+async fn logging_out_before_the_login_replicated_sticks() {
+    let (db_a, a) = region("a").await;
+    let (db_b, b) = region("b").await;
+    let alice = register(&a, "alice").await;
+    let tokens = a
+        .login(login_request("alice", "correct horse"), HOME)
+        .await
+        .unwrap();
+    let who = Principal {
+        user_id: alice.clone(),
+        device_id: tokens.device_id.clone(),
+    };
+    let err = b
+        .revoke_device(&alice, &tokens.device_id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotFound);
+    b.logout(&who).await.unwrap();
+    assert_eq!(b.logout(&who).await.unwrap_err().code, ErrorCode::NotFound);
+
+    let b_log = read(&db_b, &log_id("b"), 0, 10).await.unwrap();
+    assert_eq!(
+        revoked_devices(&b_log),
+        vec![(alice.clone(), tokens.device_id.clone())]
+    );
+    ship(&db_a, "a", &db_b, 10).await;
+    assert!(!device_exists(&db_b, &alice, &tokens.device_id).await);
+    ship(&db_b, "b", &db_a, 10).await;
+    assert!(!device_exists(&db_a, &alice, &tokens.device_id).await);
+    assert!(revoked_devices(&read(&db_a, &log_id("a"), 0, 10).await.unwrap()).is_empty());
 }
