@@ -55,7 +55,6 @@ async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     let db = crate::storage::open(&config)?;
-    let accounts = Accounts::open(db.clone(), &config.auth, &config.region).await?;
     let ready = Arc::new(AtomicBool::new(false));
     let tracker = TaskTracker::new();
     let hub = Hub::new(config.outbound_queue, config.presence_grace, db.clone());
@@ -74,6 +73,14 @@ async fn serve(
         Some((mesh, runner)) => (Some(mesh), Some(runner)),
         None => (None, None),
     };
+    let accounts = Accounts::open(
+        db.clone(),
+        &config.auth,
+        &config.region,
+        hlc.clone(),
+        mesh.clone(),
+    )
+    .await?;
     let chats = Chats::new(
         db.clone(),
         hub.clone(),

@@ -2,19 +2,32 @@
 //! logout, device listing and revocation, and turning a bearer token into
 //! an authenticated [`Principal`].
 //!
+//! Every change to users and devices is also appended to the region's
+//! account log in the same transaction, which the mesh ships to every other
+//! region, so an account made in one region works in all of them.
+//!
 //! - [`records`]: store layout.
 //! - [`password`]: Argon2id hashing off the runtime.
 //! - [`tokens`]: access and refresh tokens.
+//! - [`secret`]: where the token signing secret comes from.
 //! - [`throttle`]: failed-login throttling.
 //! - [`validate`]: field rules.
+//! - [`log`]: the region's account log.
+//! - [`replication`]: shipping and applying account logs between regions.
+//! - [`usernames`]: usernames unique across the mesh.
 
+pub mod log;
 pub mod password;
 pub mod records;
+pub mod replication;
+pub mod secret;
 pub mod throttle;
 pub mod tokens;
+pub mod usernames;
 pub mod validate;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use protocol::auth::{DeviceInfo, LoginRequest, RegisterRequest, TokenResponse};
@@ -24,7 +37,11 @@ use store::{Database, RangeOption};
 use crate::clock::now_ms;
 use crate::config::AuthConfig;
 use crate::error::ApiError;
+use crate::hlc::HlcClock;
+use crate::mesh::Mesh;
+use log::AccountEvent;
 use records::{DeviceRecord, RefreshRecord, UserRecord, decode, encode};
+pub use usernames::claim_username;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +56,9 @@ pub struct Principal {
 #[derive(Clone)]
 pub struct Accounts {
     db: Database,
+    region: Arc<str>,
+    hlc: Arc<HlcClock>,
+    mesh: Option<Mesh>,
     hasher: password::PasswordHasher,
     issuer: tokens::TokenIssuer,
     per_username: throttle::FailureThrottle,
@@ -48,7 +68,8 @@ pub struct Accounts {
 /// What a refresh attempt found.
 enum RefreshOutcome {
     Rotated(TokenResponse),
-    Reused,
+    /// The device was revoked; the account log entry's seq.
+    Reused(u64),
     Unknown,
 }
 
@@ -57,21 +78,24 @@ fn new_id(prefix: &str) -> String {
 }
 
 impl Accounts {
-    /// Opens the service on `db`, creating the token secret on first start.
-    pub async fn open(db: Database, config: &AuthConfig, region: &str) -> Result<Self, ApiError> {
-        let secret = db
-            .run(|tx| async move {
-                let key = records::token_secret_key();
-                if let Some(secret) = tx.get(&key).await? {
-                    return Ok::<_, ApiError>(secret);
-                }
-                let secret = tokens::new_secret();
-                tx.set(&key, &secret);
-                Ok(secret)
-            })
-            .await?;
+    /// Opens the service of `region` on `db`; account log entries are
+    /// stamped by `hlc`. In a `mesh`, usernames are claimed at their owner,
+    /// the mesh learns of each account change, and tokens are signed with
+    /// the mesh's shared key (see [`secret`]); else with the region's own,
+    /// created on first start.
+    pub async fn open(
+        db: Database,
+        config: &AuthConfig,
+        region: &str,
+        hlc: Arc<HlcClock>,
+        mesh: Option<Mesh>,
+    ) -> Result<Self, ApiError> {
+        let secret = secret::for_region(&db, mesh.as_ref()).await?;
         Ok(Self {
             db,
+            region: region.into(),
+            hlc,
+            mesh,
             hasher: password::PasswordHasher::new(
                 config.argon2_memory_kib,
                 config.argon2_iterations,
@@ -88,7 +112,8 @@ impl Accounts {
         })
     }
 
-    /// Creates an account; `conflict` if the username is taken.
+    /// Creates an account; `conflict` if the username is taken,
+    /// `home_unreachable` if the region owning the name cannot be asked.
     #[tracing::instrument(skip_all, fields(username = %request.username))]
     pub async fn register(&self, request: RegisterRequest) -> Result<String, ApiError> {
         validate::username(&request.username)?;
@@ -105,22 +130,28 @@ impl Accounts {
             password_hash,
             created_at: now_ms(),
         };
-        self.db
-            .run(|tx| {
-                let record = record.clone();
-                async move {
-                    let name_key = records::username_key(&record.username);
-                    if tx.get(&name_key).await?.is_some() {
-                        return Err(ApiError::conflict("username is taken"));
-                    }
-                    tx.set(&name_key, record.user_id.as_bytes());
-                    tx.set(&records::user_key(&record.user_id), &encode(&record));
-                    Ok(())
-                }
+        let claim =
+            usernames::claim_at_owner(self.mesh.as_ref(), &record.username, &record.user_id)
+                .await?;
+        let record = &record;
+        let seq = self
+            .db
+            .run(|tx| async move {
+                claim.settle(&tx, &record.username, &record.user_id).await?;
+                tx.set(
+                    &records::username_key(&record.username),
+                    record.user_id.as_bytes(),
+                );
+                tx.set(&records::user_key(&record.user_id), &encode(record));
+                let event = AccountEvent::UserCreated {
+                    user: record.clone(),
+                };
+                self.append(&tx, &event).await
             })
             .await?;
+        self.committed(seq);
         tracing::info!(user = %record.user_id, "registered");
-        Ok(record.user_id)
+        Ok(record.user_id.clone())
     }
 
     /// Checks the password and creates a new device with fresh tokens.
@@ -164,21 +195,25 @@ impl Accounts {
             created_at: now_ms,
             last_active_at: now_ms,
         };
-        let refresh_token = tokens::new_refresh_token();
+        let refresh_token = tokens::new_refresh_token(&self.region);
         let hash = tokens::hash_refresh_token(&refresh_token);
-        self.db
-            .run(|tx| {
-                let (user_id, device, hash) = (user.user_id.clone(), device.clone(), hash.clone());
-                async move {
-                    tx.set(
-                        &records::device_key(&user_id, &device.device_id),
-                        &encode(&device),
-                    );
-                    put_refresh(&tx, &user_id, &device.device_id, &hash);
-                    Ok::<_, ApiError>(())
-                }
+        let (user_id, device_ref, hash_ref) = (&user.user_id, &device, &hash);
+        let seq = self
+            .db
+            .run(|tx| async move {
+                tx.set(
+                    &records::device_key(user_id, &device_ref.device_id),
+                    &encode(device_ref),
+                );
+                put_refresh(&tx, user_id, &device_ref.device_id, hash_ref);
+                let event = AccountEvent::DeviceCreated {
+                    user_id: user_id.clone(),
+                    device: device_ref.clone(),
+                };
+                self.append(&tx, &event).await
             })
             .await?;
+        self.committed(seq);
         tracing::info!(user = %user.user_id, device = %device.device_id, "logged in");
         Ok(TokenResponse {
             access_token: self.issuer.issue(&user.user_id, &device.device_id)?,
@@ -199,6 +234,7 @@ impl Accounts {
             .run(|tx| {
                 let hash = hash.clone();
                 let issuer = self.issuer.clone();
+                let region = self.region.clone();
                 async move {
                     let Some(bytes) = tx.get(&records::refresh_key(&hash)).await? else {
                         return Ok(RefreshOutcome::Unknown);
@@ -209,8 +245,10 @@ impl Accounts {
                         return Ok(RefreshOutcome::Unknown);
                     };
                     if !record.current {
-                        revoke_in(&tx, &record.user_id, &record.device_id).await?;
-                        return Ok(RefreshOutcome::Reused);
+                        let seq = self
+                            .revoke_logged(&tx, &record.user_id, &record.device_id)
+                            .await?;
+                        return Ok(RefreshOutcome::Reused(seq));
                     }
                     let mut device: DeviceRecord = decode(&device_bytes)?;
                     device.last_active_at = now_ms();
@@ -222,7 +260,7 @@ impl Accounts {
                             ..record.clone()
                         }),
                     );
-                    let refresh_token = tokens::new_refresh_token();
+                    let refresh_token = tokens::new_refresh_token(&region);
                     put_refresh(
                         &tx,
                         &record.user_id,
@@ -241,49 +279,97 @@ impl Accounts {
             .await?;
         match outcome {
             RefreshOutcome::Rotated(tokens) => Ok(tokens),
-            RefreshOutcome::Reused => {
+            RefreshOutcome::Reused(seq) => {
+                self.committed(seq);
                 tracing::warn!("refresh token reused; device revoked");
                 Err(ApiError::unauthorized(
                     "refresh token was already used; the device is revoked",
                 ))
             }
-            RefreshOutcome::Unknown => Err(ApiError::unauthorized("invalid refresh token")),
+            RefreshOutcome::Unknown => match tokens::refresh_token_region(refresh_token) {
+                Some(origin) if origin != &*self.region => Err(ApiError::conflict(format!(
+                    "this refresh token was issued by region {origin}; refresh it there"
+                ))),
+                _ => Err(ApiError::unauthorized("invalid refresh token")),
+            },
         }
     }
 
     /// The caller behind a bearer token: well signed, unexpired, and its
-    /// device still exists (revocation takes effect at once).
+    /// device not revoked. A device of this region must exist here
+    /// (revocation takes effect at once); a device another region of the
+    /// mesh logged in may not have been replicated yet, so there only a
+    /// tombstone refuses it (revocation takes effect with replication).
     pub async fn authenticate(&self, token: &str) -> Result<Principal, ApiError> {
         let claims = self.issuer.verify(token)?;
-        let device = self
-            .db
-            .begin()
+        let tx = self.db.begin();
+        let device = tx
             .get_snapshot(&records::device_key(&claims.sub, &claims.did))
             .await?;
-        match device {
-            Some(_) => Ok(Principal {
-                user_id: claims.sub,
-                device_id: claims.did,
-            }),
-            None => Err(ApiError::unauthorized("device has been revoked")),
+        let accepted = match device {
+            Some(_) => true,
+            None if self.issued_by_peer(&claims.iss) => tx
+                .get_snapshot(&records::device_tombstone_key(&claims.sub, &claims.did))
+                .await?
+                .is_none(),
+            None => false,
+        };
+        if !accepted {
+            return Err(ApiError::unauthorized("device has been revoked"));
         }
+        Ok(Principal {
+            user_id: claims.sub,
+            device_id: claims.did,
+        })
+    }
+
+    /// Whether `region` is another region of this region's mesh.
+    fn issued_by_peer(&self, region: &str) -> bool {
+        self.mesh.as_ref().is_some_and(|mesh| {
+            region != &*self.region && mesh.config().topology.region(region).is_some()
+        })
     }
 
     /// Revokes one of the user's devices; `not_found` if it is not theirs.
     #[tracing::instrument(skip(self))]
     pub async fn revoke_device(&self, user_id: &str, device_id: &str) -> Result<(), ApiError> {
-        self.db
+        self.revoke(user_id, device_id, true).await
+    }
+
+    /// Logs the caller's device out. Unlike [`revoke_device`](Self::revoke_device)
+    /// this works for a device logged in at another region whose news has not
+    /// arrived here yet: the caller's token proves the device exists, and the
+    /// tombstone keeps it revoked when the news comes.
+    #[tracing::instrument(skip_all, fields(user = %who.user_id, device = %who.device_id))]
+    pub async fn logout(&self, who: &Principal) -> Result<(), ApiError> {
+        self.revoke(&who.user_id, &who.device_id, false).await
+    }
+
+    async fn revoke(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        must_exist: bool,
+    ) -> Result<(), ApiError> {
+        let seq = self
+            .db
             .run(|tx| async move {
-                if tx
+                let present = tx
                     .get(&records::device_key(user_id, device_id))
                     .await?
-                    .is_none()
-                {
+                    .is_some();
+                let revoked = || async {
+                    tx.get(&records::device_tombstone_key(user_id, device_id))
+                        .await
+                        .map(|t| t.is_some())
+                };
+                if !present && (must_exist || revoked().await?) {
                     return Err(ApiError::not_found("no such device"));
                 }
-                revoke_in(&tx, user_id, device_id).await
+                self.revoke_logged(&tx, user_id, device_id).await
             })
             .await?;
+        self.committed(seq);
         tracing::info!("device revoked");
         Ok(())
     }
@@ -321,6 +407,35 @@ impl Accounts {
         bytes.map(|b| decode(&b)).transpose()
     }
 
+    /// Revokes a device in `tx` and logs it; answers the log entry's seq.
+    async fn revoke_logged(
+        &self,
+        tx: &store::Transaction,
+        user_id: &str,
+        device_id: &str,
+    ) -> Result<u64, ApiError> {
+        let revoked_at = now_ms();
+        revoke_in(tx, user_id, device_id, revoked_at).await?;
+        let event = AccountEvent::DeviceRevoked {
+            user_id: user_id.to_owned(),
+            device_id: device_id.to_owned(),
+            revoked_at,
+        };
+        self.append(tx, &event).await
+    }
+
+    /// Appends `event` to this region's account log in `tx`.
+    async fn append(&self, tx: &store::Transaction, event: &AccountEvent) -> Result<u64, ApiError> {
+        log::append(tx, &self.region, self.hlc.now(), event).await
+    }
+
+    /// Tells the mesh this region's account log has grown to `seq`.
+    fn committed(&self, seq: u64) {
+        if let Some(mesh) = &self.mesh {
+            mesh.committed(&log::log_id(&self.region), seq);
+        }
+    }
+
     /// A user by username.
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, ApiError> {
         let tx = self.db.begin();
@@ -352,12 +467,18 @@ fn put_refresh(tx: &store::Transaction, user_id: &str, device_id: &str, hash: &s
     tx.set(&records::device_refresh_key(user_id, device_id, hash), b"");
 }
 
-/// Deletes a device and every refresh token it was ever given.
+/// Deletes a device and every refresh token it was ever given, and leaves a
+/// tombstone so a late replicated "device created" cannot bring it back.
 async fn revoke_in(
     tx: &store::Transaction,
     user_id: &str,
     device_id: &str,
+    revoked_at: u64,
 ) -> Result<(), ApiError> {
+    tx.set(
+        &records::device_tombstone_key(user_id, device_id),
+        &revoked_at.to_le_bytes(),
+    );
     let prefix = records::device_refresh_prefix(user_id, device_id);
     for (key, _) in tx.get_range(RangeOption::subspace(&prefix)).await? {
         let hash = store::tuple::unpack::<(String, String, String, String)>(&key)

@@ -7,16 +7,24 @@
 //! | `("device", user_id, device_id)`          | [`DeviceRecord`] JSON |
 //! | `("refresh", sha256(token) hex)`          | [`RefreshRecord`] JSON|
 //! | `("device_refresh", user_id, device_id, hash)` | empty (index for revocation) |
-//! | `("node", "token_secret")`                | 32 random bytes       |
+//! | `("node", "token_secret")`                | 32 random bytes (region on its own) |
+//! | `("username_claim", username)`            | user id (UTF-8), kept by the region owning the name |
+//! | `("device_revoked", user_id, device_id)`  | revocation time, 8-byte LE ms (tombstone) |
+//! | `("acctlog", region, seq)`                | [`LogEntry`](protocol::peer::LogEntry) JSON of `region`'s account log |
+//! | `("acctlog_last", region)`                | last `seq` of that log here, 8-byte LE |
 //!
 //! A revoked device has no record: its access tokens fail the device check
-//! and its refresh tokens point at nothing.
+//! and its refresh tokens point at nothing. Its tombstone stays, so a
+//! replicated "device created" that arrives late cannot bring it back.
+//!
+//! A region keeps its own account log and a replica of every peer's under
+//! the same keys; for a peer's log, `acctlog_last` is the replica cursor.
 
 use serde::{Deserialize, Serialize};
 use store::tuple::pack;
 
 /// An account.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRecord {
     /// Opaque id, `u_…`.
     pub user_id: String,
@@ -31,7 +39,7 @@ pub struct UserRecord {
 }
 
 /// A logged-in device.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceRecord {
     /// Opaque id, `d_…`.
     pub device_id: String,
@@ -84,6 +92,26 @@ pub(crate) fn device_refresh_prefix(user_id: &str, device_id: &str) -> Vec<u8> {
 
 pub(crate) fn token_secret_key() -> Vec<u8> {
     pack(&("node", "token_secret"))
+}
+
+pub(crate) fn username_claim_key(username: &str) -> Vec<u8> {
+    pack(&("username_claim", username))
+}
+
+pub(crate) fn device_tombstone_key(user_id: &str, device_id: &str) -> Vec<u8> {
+    pack(&("device_revoked", user_id, device_id))
+}
+
+pub(crate) fn acctlog_key(region: &str, seq: u64) -> Vec<u8> {
+    pack(&("acctlog", region, seq))
+}
+
+pub(crate) fn acctlog_prefix(region: &str) -> Vec<u8> {
+    pack(&("acctlog", region))
+}
+
+pub(crate) fn acctlog_last_key(region: &str) -> Vec<u8> {
+    pack(&("acctlog_last", region))
 }
 
 /// Encodes a record for the store.

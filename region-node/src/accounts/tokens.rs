@@ -83,11 +83,25 @@ impl TokenIssuer {
     }
 }
 
-/// A fresh random refresh token (256 bits, URL-safe base64).
-pub fn new_refresh_token() -> String {
+/// A fresh random refresh token of `region`: `<region>.` and 256 random
+/// bits in URL-safe base64. Refresh tokens are kept only where they were
+/// issued; the prefix tells another region where to send the client.
+pub fn new_refresh_token(region: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    format!(
+        "{region}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// The region that issued a refresh token, if it names one (tokens issued
+/// before regions formed a mesh do not).
+pub fn refresh_token_region(token: &str) -> Option<&str> {
+    token
+        .split_once('.')
+        .map(|(region, _)| region)
+        .filter(|region| !region.is_empty())
 }
 
 /// The hash a refresh token is stored under.
@@ -130,10 +144,29 @@ mod tests {
     }
 
     #[test]
+    fn a_token_is_good_in_every_region_sharing_the_secret() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let eu = TokenIssuer::new(secret, Duration::from_secs(60), "eu-west");
+        let us = TokenIssuer::new(secret, Duration::from_secs(60), "us-east");
+        let claims = us.verify(&eu.issue("u_1", "d_1").unwrap()).unwrap();
+        assert_eq!(claims.iss, "eu-west");
+    }
+
+    #[test]
     fn refresh_tokens_are_random_and_hash_stably() {
-        let a = new_refresh_token();
-        assert_ne!(a, new_refresh_token());
+        let a = new_refresh_token("eu-west");
+        assert_ne!(a, new_refresh_token("eu-west"));
         assert_eq!(hash_refresh_token(&a), hash_refresh_token(&a));
         assert_eq!(hash_refresh_token(&a).len(), 64);
+    }
+
+    #[test]
+    fn refresh_tokens_name_their_region() {
+        assert_eq!(
+            refresh_token_region(&new_refresh_token("eu-west")),
+            Some("eu-west")
+        );
+        assert_eq!(refresh_token_region("bm90IGEgcmVnaW9u"), None);
+        assert_eq!(refresh_token_region(".abc"), None);
     }
 }

@@ -1,0 +1,204 @@
+//! Account logs across the mesh: what the mesh driver calls to ship this
+//! region's account log and to apply its peers'.
+//!
+//! Each region ships its own log (`@accounts/<region>`, see [`super::log`])
+//! to every peer, and applies each peer's log into its store: the user
+//! records (so a password can be checked anywhere), the username index (so
+//! login by name works anywhere), devices and device tombstones. A
+//! replica's entries are stored under the same keys as the home's, so its
+//! cursor is its counter.
+//!
+//! Applying is idempotent: entries at or below the cursor are skipped, and
+//! every event can be applied twice with the same result. Conflicts between
+//! logs resolve the same way in every region: a revoked device stays
+//! revoked whatever arrives later; an existing user record is never
+//! replaced; if two users ever hold one username (the claim at the name's
+//! owner makes this impossible for accounts created in a mesh), the earlier
+//! `(created_at, user_id)` keeps the name.
+
+use protocol::peer::LogEntry;
+use store::{Database, RangeOption};
+
+pub use super::log::{ACCOUNT_LOG_PREFIX, AccountEvent, log_id};
+use super::log::{last_seq, region_of, store_entry};
+use super::records::{self, DeviceRecord, UserRecord, decode, encode};
+use crate::error::ApiError;
+
+/// This region's own account log and its last seq (always present, seq 0
+/// if empty).
+pub async fn homed(db: &Database, region: &str) -> Result<(String, u64), ApiError> {
+    let seq = last_seq(&db.begin(), region, true).await?;
+    Ok((log_id(region), seq))
+}
+
+/// Replica cursor of `peer`'s account log here (0 if none).
+pub async fn replica_cursor(db: &Database, peer: &str) -> Result<u64, ApiError> {
+    last_seq(&db.begin(), peer, true).await
+}
+
+/// Entries of log `log_id` (this region's own) after `after_seq`, at most
+/// `limit`.
+pub async fn read(
+    db: &Database,
+    log_id: &str,
+    after_seq: u64,
+    limit: usize,
+) -> Result<Vec<LogEntry>, ApiError> {
+    let region = region_of(log_id)?;
+    if limit == 0 || after_seq == u64::MAX {
+        return Ok(Vec::new());
+    }
+    let end = RangeOption::subspace(&records::acctlog_prefix(region)).end;
+    let range = RangeOption::between(&records::acctlog_key(region, after_seq + 1), &end)
+        .limit(limit)
+        .snapshot();
+    db.begin()
+        .get_range(range)
+        .await?
+        .iter()
+        .map(|(_, value)| decode(value))
+        .collect()
+}
+
+/// Applies a contiguous run of another region's account log entries in one
+/// transaction: writes the records they describe, stores the entries and
+/// moves the replica cursor. Entries already applied are skipped; the rest
+/// must continue the cursor without a gap (`conflict` otherwise, nothing
+/// written). Returns the last seq applied (the cursor).
+pub async fn apply(db: &Database, log_id: &str, entries: &[LogEntry]) -> Result<u64, ApiError> {
+    let peer = region_of(log_id)?;
+    let mut run = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        if entry.chat_id != log_id {
+            return Err(ApiError::bad_request(format!(
+                "entry {} of {} is in a run of {log_id}",
+                entry.seq, entry.chat_id
+            )));
+        }
+        if let Some(prev) = i.checked_sub(1).and_then(|p| entries.get(p))
+            && prev.seq.checked_add(1) != Some(entry.seq)
+        {
+            return Err(ApiError::bad_request(format!(
+                "entries of {log_id} jump from {} to {}",
+                prev.seq, entry.seq
+            )));
+        }
+        run.push((entry, AccountEvent::decode(entry)?));
+    }
+    let run = &run;
+    let applied = db
+        .run(|tx| async move {
+            let cursor = last_seq(&tx, peer, false).await?;
+            let fresh: Vec<_> = run.iter().filter(|(e, _)| e.seq > cursor).collect();
+            let Some((first, _)) = fresh.first() else {
+                return Ok(cursor);
+            };
+            if first.seq != cursor + 1 {
+                return Err(ApiError::conflict(format!(
+                    "replica of {log_id} is at {cursor}; entries start at {}",
+                    first.seq
+                )));
+            }
+            let mut last = cursor;
+            for (entry, event) in fresh {
+                apply_event(&tx, event).await?;
+                store_entry(&tx, peer, entry);
+                last = entry.seq;
+            }
+            tx.set(&records::acctlog_last_key(peer), &last.to_le_bytes());
+            Ok(last)
+        })
+        .await?;
+    tracing::debug!(%peer, seq = applied, "applied account log");
+    Ok(applied)
+}
+
+/// The devices a run of account log entries revokes, as `(user_id,
+/// device_id)`: once the run is applied, their live sessions here should
+/// close (revocation reaches other regions' sessions this way).
+pub fn revoked_devices(entries: &[LogEntry]) -> Vec<(String, String)> {
+    entries
+        .iter()
+        .filter_map(|entry| match AccountEvent::decode(entry) {
+            Ok(AccountEvent::DeviceRevoked {
+                user_id, device_id, ..
+            }) => Some((user_id, device_id)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Writes what one event describes, so that applying it twice, or after a
+/// conflicting event of another log, ends the same.
+async fn apply_event(tx: &store::Transaction, event: &AccountEvent) -> Result<(), ApiError> {
+    match event {
+        AccountEvent::UserCreated { user } => {
+            let key = records::user_key(&user.user_id);
+            // The record first seen stays, and only its name is indexed.
+            let kept = match tx.get(&key).await? {
+                Some(bytes) => decode::<UserRecord>(&bytes)?,
+                None => {
+                    tx.set(&key, &encode(user));
+                    user.clone()
+                }
+            };
+            index_username(tx, &kept).await
+        }
+        AccountEvent::DeviceCreated { user_id, device } => add_device(tx, user_id, device).await,
+        AccountEvent::DeviceRevoked {
+            user_id,
+            device_id,
+            revoked_at,
+        } => super::revoke_in(tx, user_id, device_id, *revoked_at).await,
+    }
+}
+
+/// Points the username index at `user` unless an earlier user holds it.
+async fn index_username(tx: &store::Transaction, user: &UserRecord) -> Result<(), ApiError> {
+    let key = records::username_key(&user.username);
+    let holder = match tx.get(&key).await? {
+        None => None,
+        Some(id) if id == user.user_id.as_bytes() => return Ok(()),
+        Some(id) => {
+            let id = String::from_utf8(id).map_err(|e| ApiError::internal(&e))?;
+            match tx.get(&records::user_key(&id)).await? {
+                Some(bytes) => Some(decode::<UserRecord>(&bytes)?),
+                None => None,
+            }
+        }
+    };
+    if let Some(holder) = holder {
+        let keeps = (holder.created_at, &holder.user_id) < (user.created_at, &user.user_id);
+        tracing::warn!(
+            username = %user.username,
+            holder = %holder.user_id,
+            other = %user.user_id,
+            "two users share a username; the earlier keeps it"
+        );
+        if keeps {
+            return Ok(());
+        }
+    }
+    tx.set(&key, user.user_id.as_bytes());
+    Ok(())
+}
+
+/// Adds a replicated device unless it was revoked or is already here.
+async fn add_device(
+    tx: &store::Transaction,
+    user_id: &str,
+    device: &DeviceRecord,
+) -> Result<(), ApiError> {
+    let tombstone = records::device_tombstone_key(user_id, &device.device_id);
+    if tx.get(&tombstone).await?.is_some() {
+        return Ok(());
+    }
+    let key = records::device_key(user_id, &device.device_id);
+    if tx.get(&key).await?.is_none() {
+        tx.set(&key, &encode(device));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
