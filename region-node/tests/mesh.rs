@@ -107,6 +107,7 @@ struct Scene {
 }
 
 async fn scene(cluster: Cluster) -> Scene {
+    cluster.linked().await;
     let alice = user(cluster.base("eu-west"), "alice").await;
     let bob = user(cluster.base("us-east"), "bob").await;
     let carol = user(cluster.base("ap-south"), "carol").await;
@@ -161,10 +162,6 @@ async fn users_in_three_regions_share_one_order() {
     let mut a = Ws::connect(s.cluster.base("eu-west"), &s.alice.1).await;
     let mut b = Ws::connect(s.cluster.base("us-east"), &s.bob.1).await;
     let mut c = Ws::connect(s.cluster.base("ap-south"), &s.carol.1).await;
-    for ws in [&mut a, &mut b, &mut c] {
-        ws.send(json!({"type": "sync", "cursors": {}})).await;
-        ws.until("synced").await;
-    }
     for i in 0..10 {
         for (ws, who) in [(&mut a, "a"), (&mut b, "b"), (&mut c, "c")] {
             let sent = ws.send_text(&s.chat, &format!("{who}{i}"), "hello").await;
@@ -172,10 +169,10 @@ async fn users_in_three_regions_share_one_order() {
             assert_eq!(sent["status"], "sent", "{sent}");
         }
     }
-    // chat_created + 30 texts, the same order on every device.
-    let seen_a = live(&mut a, &s.chat, 31).await;
-    let seen_b = live(&mut b, &s.chat, 31).await;
-    let seen_c = live(&mut c, &s.chat, 31).await;
+    // 30 texts, the same order on every device.
+    let seen_a = live(&mut a, &s.chat, 30).await;
+    let seen_b = live(&mut b, &s.chat, 30).await;
+    let seen_c = live(&mut c, &s.chat, 30).await;
     assert_eq!(seen_a, seen_b);
     assert_eq!(seen_a, seen_c);
     let history = converged(
@@ -189,7 +186,7 @@ async fn users_in_three_regions_share_one_order() {
         31,
     )
     .await;
-    assert_eq!(history, seen_a);
+    assert_eq!(history[1..], seen_a);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -307,8 +304,8 @@ async fn a_clock_two_seconds_ahead_keeps_causality() {
     let mut b = Ws::connect(s.cluster.base("us-east"), &s.bob.1).await;
     // Bob (clock ahead) sends; Alice sends after seeing it: her HLC is greater.
     let first = b.send_text(&s.chat, "ahead", "from the future").await;
-    let seen = live(&mut a, &s.chat, 2).await;
-    assert_eq!(seen.last().unwrap().1, "ahead");
+    let seen = live(&mut a, &s.chat, 1).await;
+    assert_eq!(seen[0].1, "ahead");
     let second = a.send_text(&s.chat, "after", "reply").await;
     let (h1, h2) = (
         first["hlc"].as_str().unwrap().to_owned(),

@@ -48,10 +48,7 @@ pub async fn logout(
     State(state): State<AppState>,
     Auth(who): Auth,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .accounts
-        .revoke_device(&who.user_id, &who.device_id)
-        .await?;
+    state.accounts.logout(&who).await?;
     state.hub.kill_device(&who.user_id, &who.device_id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use store::RangeOption;
 
 use crate::accounts::records::{decode, encode};
+use crate::accounts::replication as accounts;
 use crate::chat::keys;
 use crate::chat::records::{ChatRecord, MemberRecord};
 use crate::error::ApiError;
@@ -42,7 +43,9 @@ pub struct ChatState {
 
 /// Every log this region is home of, with its last `seq`.
 pub async fn homed(state: &AppState, region: &str) -> Result<Vec<(String, u64)>, ApiError> {
-    chats_homed_at(state, region).await
+    let mut logs = chats_homed_at(state, region).await?;
+    logs.push(accounts::homed(&state.db, region).await?);
+    Ok(logs)
 }
 
 /// The replica cursors here of every log `peer` is home of.
@@ -50,7 +53,13 @@ pub async fn replica_cursors(
     state: &AppState,
     peer: &str,
 ) -> Result<BTreeMap<String, u64>, ApiError> {
-    Ok(chats_homed_at(state, peer).await?.into_iter().collect())
+    let mut cursors: BTreeMap<String, u64> =
+        chats_homed_at(state, peer).await?.into_iter().collect();
+    cursors.insert(
+        accounts::log_id(peer),
+        accounts::replica_cursor(&state.db, peer).await?,
+    );
+    Ok(cursors)
 }
 
 async fn chats_homed_at(state: &AppState, region: &str) -> Result<Vec<(String, u64)>, ApiError> {
@@ -81,6 +90,9 @@ pub async fn read(
     after_seq: u64,
     limit: usize,
 ) -> Result<Vec<LogEntry>, ApiError> {
+    if log_id.starts_with(accounts::ACCOUNT_LOG_PREFIX) {
+        return accounts::read(&state.db, log_id, after_seq, limit).await;
+    }
     let tx = state.db.begin();
     let range = RangeOption::between(
         &keys::message(log_id, after_seq + 1),
@@ -131,6 +143,13 @@ async fn chat_state(tx: &store::Transaction, chat_id: &str) -> Result<ChatState,
 /// transaction, then shows the messages to the chat's members connected
 /// here; answers the last `seq` applied.
 pub async fn apply(state: &AppState, log_id: &str, entries: &[LogEntry]) -> Result<u64, ApiError> {
+    if log_id.starts_with(accounts::ACCOUNT_LOG_PREFIX) {
+        let seq = accounts::apply(&state.db, log_id, entries).await?;
+        for (user, device) in accounts::revoked_devices(entries) {
+            state.hub.kill_device(&user, &device);
+        }
+        return Ok(seq);
+    }
     let Some(first) = entries.first() else {
         return Ok(0);
     };

@@ -39,9 +39,9 @@ async fn carry_out(state: &AppState, request: PeerRequest) -> Result<serde_json:
                 .await?;
             serde_json::to_value(chat).map_err(|e| ApiError::internal(&e))
         }
-        PeerRequest::ClaimUsername { .. } => Err(ApiError::new(
-            protocol::ErrorCode::Internal,
-            "username claims are not served by this node",
-        )),
+        PeerRequest::ClaimUsername { username, user_id } => {
+            crate::accounts::claim_username(&state.db, &username, &user_id).await?;
+            Ok(serde_json::Value::Null)
+        }
     }
 }

@@ -162,6 +162,32 @@ impl Cluster {
         region.child = Some(child);
     }
 
+    /// Waits until every region reports a live link to every other one.
+    pub async fn linked(&self) {
+        for region in &self.regions {
+            let url = format!("{}/metrics", region.base);
+            let peers = self.regions.len() - 1;
+            let mut up = 0;
+            for _ in 0..300 {
+                let text = reqwest::get(&url)
+                    .await
+                    .expect("metrics")
+                    .text()
+                    .await
+                    .expect("metrics text");
+                up = text
+                    .lines()
+                    .filter(|l| l.starts_with("chatmesh_peer_up") && l.ends_with(" 1"))
+                    .count();
+                if up == peers {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert_eq!(up, peers, "links of {} never all came up", region.name);
+        }
+    }
+
     /// The HTTP base URL of `name`.
     pub fn base(&self, name: &str) -> &str {
         &self.regions[self.index(name)].base
