@@ -15,6 +15,10 @@ use serde_json::{Value, json};
 
 const REGIONS: [&str; 3] = ["ap-south", "eu-west", "us-east"];
 
+/// One mesh at a time: each test runs three region processes, and several
+/// meshes at once on a small machine only measure the machine.
+static ONE_MESH: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Registers `name` in region `base` and logs in there.
 async fn user(base: &str, name: &str) -> (String, String) {
     let client = client::Client::new(base).unwrap();
@@ -79,7 +83,13 @@ async fn converged(
         let base = cluster.base(region).to_owned();
         eventually(&format!("{len} messages in {region}"), || {
             let base = base.clone();
-            async move { log_of(&base, token, chat).await.len() >= len }
+            async move {
+                match tokio::time::timeout(Duration::from_secs(5), log_of(&base, token, chat)).await
+                {
+                    Ok(log) => log.len() >= len,
+                    Err(_) => false,
+                }
+            }
         })
         .await;
     }
@@ -158,6 +168,7 @@ async fn live(ws: &mut Ws, chat: &str, count: usize) -> Vec<(u64, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_in_three_regions_share_one_order() {
+    let _one = ONE_MESH.lock().await;
     let s = scene(Cluster::start(&REGIONS, &[], 500).await).await;
     let mut a = Ws::connect(s.cluster.base("eu-west"), &s.alice.1).await;
     let mut b = Ws::connect(s.cluster.base("us-east"), &s.bob.1).await;
@@ -187,10 +198,32 @@ async fn users_in_three_regions_share_one_order() {
     )
     .await;
     assert_eq!(history[1..], seen_a);
+
+    // Bob reads everything in us-east (his last message was seq 30); Alice
+    // in eu-west and Carol in ap-south see the receipt.
+    b.send(json!({"type": "read", "chat_id": s.chat, "seq": 31}))
+        .await;
+    for ws in [&mut a, &mut c] {
+        loop {
+            let (receipt, _) = ws.until("receipt").await;
+            if receipt["user_id"] == s.bob.0.as_str() && receipt["read_seq"] == 31 {
+                break;
+            }
+        }
+    }
+    // Carol types in ap-south; Alice and Bob see it.
+    c.send(json!({"type": "typing", "chat_id": s.chat, "active": true}))
+        .await;
+    for ws in [&mut a, &mut b] {
+        let (typing, _) = ws.until("typing").await;
+        assert_eq!(typing["user_id"], s.carol.0.as_str(), "{typing}");
+        assert_eq!(typing["active"], true);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_in_a_cut_off_region_are_accepted_then_sequenced_once() {
+    let _one = ONE_MESH.lock().await;
     let s = scene(Cluster::start(&REGIONS, &[], 500).await).await;
     let mut b = Ws::connect(s.cluster.base("us-east"), &s.bob.1).await;
     let mut b2 = Ws::connect(
@@ -270,6 +303,7 @@ async fn until_final_sent(ws: &mut Ws) -> (Value, Vec<Value>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepted_sends_survive_a_sigkill_of_the_cut_off_region() {
+    let _one = ONE_MESH.lock().await;
     let mut s = scene(Cluster::start(&REGIONS, &[], 500).await).await;
     s.cluster.cut("eu-west", "us-east", true);
     tokio::time::sleep(Duration::from_secs(7)).await;
@@ -299,6 +333,7 @@ async fn accepted_sends_survive_a_sigkill_of_the_cut_off_region() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clock_two_seconds_ahead_keeps_causality() {
+    let _one = ONE_MESH.lock().await;
     let s = scene(Cluster::start(&REGIONS, &[("us-east", 2_000)], 5_000).await).await;
     let mut a = Ws::connect(s.cluster.base("eu-west"), &s.alice.1).await;
     let mut b = Ws::connect(s.cluster.base("us-east"), &s.bob.1).await;
@@ -317,6 +352,7 @@ async fn a_clock_two_seconds_ahead_keeps_causality() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clock_beyond_the_max_offset_is_refused() {
+    let _one = ONE_MESH.lock().await;
     let cluster = Cluster::start(&REGIONS, &[("us-east", 2_000)], 500).await;
     // The regions behind refuse us-east's links, and say why in metrics.
     for region in ["eu-west", "ap-south"] {

@@ -80,3 +80,20 @@ pub(crate) fn homed_chat(key: &[u8]) -> Result<String, crate::error::ApiError> {
         .map_err(|e| crate::error::ApiError::internal(&format!("bad homed key: {e}")))?;
     Ok(chat)
 }
+
+/// Every [`homed`] key, of all regions.
+pub(crate) fn homed_all() -> Vec<u8> {
+    pack(&("homed",))
+}
+
+/// Every member's marks in `chat`.
+pub(crate) fn receipts(chat: &str) -> Vec<u8> {
+    pack(&("chat", chat, "receipt"))
+}
+
+/// The user of a [`receipt`] key.
+pub(crate) fn receipt_user(key: &[u8]) -> Result<String, crate::error::ApiError> {
+    let (_, _, _, user): (String, String, String, String) = store::tuple::unpack(key)
+        .map_err(|e| crate::error::ApiError::internal(&format!("bad receipt key: {e}")))?;
+    Ok(user)
+}

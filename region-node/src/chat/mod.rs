@@ -405,6 +405,45 @@ impl Chats {
             .map_err(|_| ApiError::internal(&"chat task dropped receipts"))?
     }
 
+    /// Marks another region reported for `user`.
+    pub async fn remote_marks(
+        &self,
+        user: &str,
+        chat_id: &str,
+        delivered: u64,
+        read: u64,
+    ) -> Result<(), ApiError> {
+        self.registry
+            .send(
+                chat_id,
+                Command::RemoteMarks {
+                    user: user.to_owned(),
+                    delivered,
+                    read,
+                },
+            )
+            .await
+    }
+
+    /// Typing another region reported.
+    pub async fn remote_typing(
+        &self,
+        user: &str,
+        chat_id: &str,
+        active: bool,
+    ) -> Result<(), ApiError> {
+        self.registry
+            .send(
+                chat_id,
+                Command::Typing {
+                    user: user.to_owned(),
+                    active,
+                    remote: true,
+                },
+            )
+            .await
+    }
+
     /// Typing started or stopped; not stored.
     pub async fn typing(&self, user: &str, chat_id: &str, active: bool) -> Result<(), ApiError> {
         self.registry
@@ -413,6 +452,7 @@ impl Chats {
                 Command::Typing {
                     user: user.to_owned(),
                     active,
+                    remote: false,
                 },
             )
             .await

@@ -28,6 +28,7 @@ use super::records::{ChatRecord, Marks, MemberRecord};
 use crate::accounts::records::{decode, encode};
 use crate::error::ApiError;
 use crate::hub::Outbound;
+use crate::mesh::peer::MeshDelta;
 use protocol::ErrorCode;
 
 /// Largest group, owner included.
@@ -106,6 +107,17 @@ pub enum Command {
         user: String,
         /// Started or stopped.
         active: bool,
+        /// Reported by another region (not passed on again).
+        remote: bool,
+    },
+    /// Another region's view of a member's marks, merged as max-registers.
+    RemoteMarks {
+        /// Whose.
+        user: String,
+        /// Delivered up to.
+        delivered: u64,
+        /// Read up to.
+        read: u64,
     },
 }
 
@@ -225,7 +237,16 @@ impl ChatTask {
                             read,
                             reply,
                         } => self.mark(user, delivered, read, reply),
-                        Command::Typing { user, active } => self.set_typing(&user, active),
+                        Command::Typing {
+                            user,
+                            active,
+                            remote,
+                        } => self.set_typing(&user, active, remote),
+                        Command::RemoteMarks {
+                            user,
+                            delivered,
+                            read,
+                        } => self.merge_remote_marks(user, delivered, read),
                         Command::Append { .. } => {}
                     }
                 }
@@ -701,6 +722,17 @@ impl ChatTask {
                     self.ctx
                         .hub
                         .send_to(self.current_members(), &Outbound::frame(frame), None);
+                    // Max-registers: passing on a merge that changed
+                    // nothing elsewhere is harmless, and the exchange stops
+                    // once every region holds the maximum.
+                    if let Some(mesh) = &self.ctx.mesh {
+                        mesh.broadcast_reliable(&MeshDelta::Marks {
+                            chat_id: chat.clone(),
+                            user_id: user.clone(),
+                            delivered: marks.delivered_seq,
+                            read: marks.read_seq,
+                        });
+                    }
                 }
             }
             Err(error) => tracing::error!(%chat, %error, "write receipts"),
@@ -713,7 +745,7 @@ impl ChatTask {
         }
     }
 
-    fn set_typing(&mut self, user: &str, active: bool) {
+    fn set_typing(&mut self, user: &str, active: bool, remote: bool) {
         if !self.is_current(user) {
             return;
         }
@@ -726,6 +758,31 @@ impl ChatTask {
         }
         if was != active {
             self.send_typing(user, active);
+        }
+        if !remote && let Some(mesh) = &self.ctx.mesh {
+            mesh.broadcast_datagram(&MeshDelta::Typing {
+                chat_id: self.record.chat_id.clone(),
+                user_id: user.to_owned(),
+                active,
+            });
+        }
+    }
+
+    /// Merges marks another region reported; unlike a local `ack`/`read`
+    /// they are not checked against this replica's last `seq`, which may
+    /// be behind the region that saw them.
+    fn merge_remote_marks(&mut self, user: String, delivered: u64, read: u64) {
+        if !self.members.contains_key(&user) {
+            return;
+        }
+        let before = self.marks.get(&user).copied().unwrap_or_default();
+        let after = before.merge(delivered, read);
+        if after != before {
+            self.marks.insert(user.clone(), after);
+            self.dirty.insert(user, after);
+            if self.flush_at.is_none() {
+                self.flush_at = Some(Instant::now() + MARKS_DELAY);
+            }
         }
     }
 

@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use super::{Command, Mesh, MeshRunner, logs, outbox as durable, requests};
+use super::{Command, Mesh, MeshRunner, deltas, logs, outbox as durable, requests};
 use crate::metrics::{ForwardOutcome as Forwarded, RefusalReason};
 use crate::state::AppState;
 
@@ -199,6 +199,8 @@ impl Driver {
                 self.shipper(&peer, now, shipper::Input::PeerConnected);
                 self.receiver(&peer, now, receiver::Input::PeerConnected);
                 self.outbox(&peer, now, outbox::Input::PeerConnected);
+                let (state, mesh) = (self.state.clone(), self.mesh.clone());
+                tokio::spawn(async move { deltas::resync(&state, &mesh, &peer).await });
             }
             TransportEvent::PeerDown { peer, reason } => {
                 tracing::info!(%peer, %reason, "link down");
@@ -206,6 +208,15 @@ impl Driver {
                 self.shipper(&peer, now, shipper::Input::PeerDisconnected);
                 self.receiver(&peer, now, receiver::Input::PeerDisconnected);
                 self.outbox(&peer, now, outbox::Input::PeerDisconnected);
+            }
+            TransportEvent::Message {
+                peer,
+                body,
+                channel: Channel::Crdt,
+            }
+            | TransportEvent::Datagram { peer, body } => {
+                let state = self.state.clone();
+                tokio::spawn(async move { deltas::apply(&state, &peer, &body).await });
             }
             TransportEvent::Message { peer, body, .. } => {
                 match serde_json::from_slice::<PeerMessage>(&body) {
@@ -223,7 +234,6 @@ impl Driver {
                     .in_current_span(),
                 );
             }
-            TransportEvent::Datagram { .. } => {}
             TransportEvent::Refused { peer, reason } => {
                 tracing::warn!(%peer, %reason, "link refused");
                 self.state

@@ -9,12 +9,14 @@
 //!
 //! - [`config`]: the mesh part of the configuration.
 //! - [`driver`]: the task that feeds the machines and carries out their outputs.
+//! - `deltas`: receipts and typing exchanged as CRDT deltas.
 //! - [`logs`]: reading, listing and applying replicated logs in the store.
 //! - [`outbox`]: forwarded sends held durably while their home is unreachable.
 //! - [`peer`]: requests between regions.
 //! - [`requests`]: answering a peer's requests.
 
 pub mod config;
+mod deltas;
 mod driver;
 pub mod logs;
 pub mod outbox;
@@ -27,7 +29,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use protocol::Hlc;
 use protocol::peer::{ForwardOutcome, ForwardSend};
-use sync::transport::{Transport, TransportConfig, TransportError, TransportEvent, dev_identity};
+use sync::transport::{
+    Channel, Transport, TransportConfig, TransportError, TransportEvent, dev_identity,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -220,6 +224,39 @@ impl Mesh {
             done,
         });
         answer
+    }
+
+    /// Sends `delta` to every connected peer on the reliable CRDT stream.
+    pub fn broadcast_reliable(&self, delta: &peer::MeshDelta) {
+        self.broadcast(delta, |transport, peer, body| {
+            transport.send(peer, Channel::Crdt, body)
+        });
+    }
+
+    /// Sends `delta` to every connected peer as a datagram (may be lost).
+    pub fn broadcast_datagram(&self, delta: &peer::MeshDelta) {
+        self.broadcast(delta, |transport, peer, body| {
+            transport.datagram(peer, body)
+        });
+    }
+
+    fn broadcast(
+        &self,
+        delta: &peer::MeshDelta,
+        send: impl Fn(&Transport, &str, Bytes) -> Result<(), TransportError>,
+    ) {
+        let body = match serde_json::to_vec(delta) {
+            Ok(body) => Bytes::from(body),
+            Err(error) => {
+                tracing::error!(%error, "cannot encode a delta");
+                return;
+            }
+        };
+        for peer in self.inner.transport.connected_peers() {
+            if let Err(error) = send(&self.inner.transport, &peer, body.clone()) {
+                tracing::debug!(%peer, %error, "delta not sent");
+            }
+        }
     }
 
     /// The region's clock.

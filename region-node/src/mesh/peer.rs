@@ -30,6 +30,33 @@ pub enum PeerRequest {
     },
 }
 
+/// State other regions merge as they arrive: receipt marks (max-registers,
+/// over a reliable stream) and typing (over unreliable datagrams).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "delta", rename_all = "snake_case")]
+pub enum MeshDelta {
+    /// A member's delivered/read marks.
+    Marks {
+        /// The chat.
+        chat_id: String,
+        /// The member.
+        user_id: String,
+        /// Delivered up to.
+        delivered: u64,
+        /// Read up to.
+        read: u64,
+    },
+    /// Typing started or stopped.
+    Typing {
+        /// The chat.
+        chat_id: String,
+        /// Who.
+        user_id: String,
+        /// Started or stopped.
+        active: bool,
+    },
+}
+
 /// A chat change as it travels between regions.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -11,7 +11,7 @@ use std::process::Child;
 
 use sync::transport::proxy::{Direction, LinkProxy};
 
-use super::{spawn_binary, wait_healthy};
+use super::spawn_binary;
 
 /// One region's process.
 pub struct Region {
@@ -123,7 +123,7 @@ impl Cluster {
             cluster.spawn(i);
         }
         for region in &cluster.regions {
-            wait_healthy(&region.base).await;
+            wait_up(&region.base).await;
         }
         cluster
     }
@@ -223,8 +223,23 @@ impl Cluster {
     pub async fn restart(&mut self, name: &str) {
         let i = self.index(name);
         self.spawn(i);
-        wait_healthy(&self.regions[i].base).await;
+        wait_up(&self.regions[i].base).await;
     }
+}
+
+/// Polls `/healthz` for up to 60 s: three regions starting at once on a
+/// loaded machine take a while.
+async fn wait_up(base: &str) {
+    let http = reqwest::Client::new();
+    for _ in 0..600 {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("region at {base} never became healthy");
 }
 
 impl Drop for Cluster {

@@ -1,0 +1,109 @@
+//! Receipts and typing between regions. Marks are max-registers: every
+//! region merges what it hears and passes on what changed, so all regions
+//! end with the maximum whatever the order; after a link comes up, a region
+//! sends the peer every mark it holds, so marks moved during a partition
+//! converge. Typing travels as datagrams and expires by itself if lost.
+
+use store::RangeOption;
+
+use super::Mesh;
+use super::peer::MeshDelta;
+use crate::accounts::records::decode;
+use crate::chat::keys;
+use crate::chat::records::Marks;
+use crate::state::AppState;
+
+/// Merges one delta from `peer`. Deltas for chats this region does not
+/// know yet are dropped: the chat's log brings them later, and the next
+/// resync carries its marks.
+pub(super) async fn apply(state: &AppState, peer: &str, body: &[u8]) {
+    let delta = match serde_json::from_slice::<MeshDelta>(body) {
+        Ok(delta) => delta,
+        Err(error) => {
+            tracing::warn!(%peer, %error, "unreadable delta");
+            return;
+        }
+    };
+    tracing::debug!(%peer, ?delta, "delta received");
+    let result = match delta {
+        MeshDelta::Marks {
+            chat_id,
+            user_id,
+            delivered,
+            read,
+        } => {
+            state
+                .chats
+                .remote_marks(&user_id, &chat_id, delivered, read)
+                .await
+        }
+        MeshDelta::Typing {
+            chat_id,
+            user_id,
+            active,
+        } => state.chats.remote_typing(&user_id, &chat_id, active).await,
+    };
+    if let Err(error) = result {
+        tracing::debug!(%peer, %error, "delta not applied");
+    }
+}
+
+/// Sends `peer` every receipt mark this region holds.
+pub(super) async fn resync(state: &AppState, mesh: &Mesh, peer: &str) {
+    let chats = match chat_ids(state).await {
+        Ok(chats) => chats,
+        Err(error) => {
+            tracing::warn!(%peer, %error, "cannot list chats for a marks resync");
+            return;
+        }
+    };
+    let mut sent = 0;
+    for chat_id in chats {
+        let rows = match state
+            .db
+            .begin()
+            .get_range(RangeOption::subspace(&keys::receipts(&chat_id)).snapshot())
+            .await
+        {
+            Ok(rows) => rows,
+            Err(error) => {
+                tracing::warn!(chat = %chat_id, %error, "cannot read marks");
+                continue;
+            }
+        };
+        for (key, value) in rows {
+            let (Ok(marks), Ok(user_id)) = (decode::<Marks>(&value), keys::receipt_user(&key))
+            else {
+                continue;
+            };
+            let delta = MeshDelta::Marks {
+                chat_id: chat_id.clone(),
+                user_id,
+                delivered: marks.delivered_seq,
+                read: marks.read_seq,
+            };
+            match serde_json::to_vec(&delta) {
+                Ok(body) => {
+                    let _ = mesh.transport().send(
+                        peer,
+                        sync::transport::Channel::Crdt,
+                        bytes::Bytes::from(body),
+                    );
+                    sent += 1;
+                }
+                Err(error) => tracing::error!(%error, "cannot encode a delta"),
+            }
+        }
+    }
+    tracing::debug!(%peer, marks = sent, "marks resync sent");
+}
+
+/// Every chat this region holds (homed here or replicated).
+async fn chat_ids(state: &AppState) -> Result<Vec<String>, crate::error::ApiError> {
+    let rows = state
+        .db
+        .begin()
+        .get_range(RangeOption::subspace(&keys::homed_all()).snapshot())
+        .await?;
+    rows.iter().map(|(key, _)| keys::homed_chat(key)).collect()
+}
