@@ -40,19 +40,25 @@ where
     panic!("timed out waiting for {what}");
 }
 
-/// Waits until `user_id` is known in every region.
+/// Waits until `GET path` answers 200 in `region`.
+async fn visible(cluster: &Cluster, region: &str, token: &str, path: &str) {
+    let base = cluster.base(region).to_owned();
+    eventually(&format!("{path} in {region}"), || {
+        let base = base.clone();
+        async move { get(&base, token, path).await.0 == 200 }
+    })
+    .await;
+}
+
+/// Waits until `username` is known in every region.
 async fn known_everywhere(cluster: &Cluster, token: &str, username: &str) {
     for region in REGIONS {
-        let base = cluster.base(region).to_owned();
-        eventually(&format!("{username} in {region}"), || {
-            let base = base.clone();
-            async move {
-                get(&base, token, &format!("/v1/users?username={username}"))
-                    .await
-                    .0
-                    == 200
-            }
-        })
+        visible(
+            cluster,
+            region,
+            token,
+            &format!("/v1/users?username={username}"),
+        )
         .await;
     }
 }
@@ -135,13 +141,7 @@ async fn scene(cluster: Cluster) -> Scene {
     assert_eq!(chat["home_region"], "eu-west");
     let chat = chat["chat_id"].as_str().unwrap().to_owned();
     for (region, token) in [("us-east", &bob.1), ("ap-south", &carol.1)] {
-        let base = cluster.base(region).to_owned();
-        let path = format!("/v1/chats/{chat}");
-        eventually(&format!("the group in {region}"), || {
-            let (base, path) = (base.clone(), path.clone());
-            async move { get(&base, token, &path).await.0 == 200 }
-        })
-        .await;
+        visible(&cluster, region, token, &format!("/v1/chats/{chat}")).await;
     }
     Scene {
         cluster,
