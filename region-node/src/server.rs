@@ -73,6 +73,9 @@ async fn serve(
         Some((mesh, runner)) => (Some(mesh), Some(runner)),
         None => (None, None),
     };
+    if let Some(mesh) = &mesh {
+        hub.presence.attach(mesh.clone());
+    }
     let accounts = Accounts::open(
         db.clone(),
         &config.auth,

@@ -219,6 +219,16 @@ async fn users_in_three_regions_share_one_order() {
         assert_eq!(typing["user_id"], s.carol.0.as_str(), "{typing}");
         assert_eq!(typing["active"], true);
     }
+    // Alice in eu-west watches Bob, who is connected to us-east.
+    a.send(json!({"type": "presence_subscribe", "user_ids": [s.bob.0]}))
+        .await;
+    let (presence, _) = a.until("presence").await;
+    assert_eq!(presence["online"], true, "{presence}");
+    // Bob leaves; after the grace period Alice sees him offline.
+    drop(b);
+    let (presence, _) = a.until("presence").await;
+    assert_eq!(presence["online"], false, "{presence}");
+    assert!(presence["last_seen"].as_u64().unwrap() > 0, "{presence}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,9 +1,15 @@
 //! Presence: a user is online while any of their devices is connected, and
 //! goes offline (with `last_seen`) only after a grace period without one, so
 //! a quick reconnect does not flap. Watchers subscribe per connection.
+//!
+//! In a mesh, each region tells the others when a user goes online or
+//! offline there (a last-writer-wins register per user and region, ordered
+//! by HLC); a user is online while any region has them online. A region
+//! whose link goes down counts as having none of its users online until it
+//! says otherwise again.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -11,8 +17,12 @@ use protocol::frames::ServerFrame;
 use store::tuple::pack;
 use tokio::sync::mpsc;
 
+use protocol::Hlc;
+
 use super::Outbound;
 use crate::clock::now_ms;
+use crate::mesh::Mesh;
+use crate::mesh::peer::MeshDelta;
 
 #[derive(Default)]
 struct State {
@@ -27,6 +37,29 @@ struct State {
     /// What each connection watches, for cleanup.
     watching: HashMap<u64, HashSet<String>>,
     generation: u64,
+    /// What other regions said of each user: region → latest report.
+    remote: HashMap<String, HashMap<String, Remote>>,
+}
+
+/// One region's latest report of a user.
+#[derive(Clone, Copy)]
+struct Remote {
+    online: bool,
+    last_seen: u64,
+    hlc: Hlc,
+}
+
+impl State {
+    /// Online anywhere, and the latest `last_seen` anyone knows.
+    fn effective(&self, user: &str) -> (bool, u64) {
+        let mut online = self.online.contains(user);
+        let mut seen = self.last_seen.get(user).copied().unwrap_or(0);
+        for report in self.remote.get(user).into_iter().flat_map(HashMap::values) {
+            online |= report.online;
+            seen = seen.max(report.last_seen);
+        }
+        (online, seen)
+    }
 }
 
 /// Presence of users connected to this node.
@@ -35,6 +68,7 @@ pub struct Presence {
     state: Arc<Mutex<State>>,
     grace: Duration,
     db: store::Database,
+    mesh: Arc<OnceLock<Mesh>>,
 }
 
 fn last_seen_key(user: &str) -> Vec<u8> {
@@ -48,7 +82,80 @@ impl Presence {
             state: Arc::default(),
             grace,
             db,
+            mesh: Arc::default(),
         }
+    }
+
+    /// Tells other regions of local changes from now on.
+    pub fn attach(&self, mesh: Mesh) {
+        let _ = self.mesh.set(mesh);
+    }
+
+    /// Sends a local change to the other regions.
+    fn tell_peers(&self, user: &str, online: bool, last_seen: u64) {
+        if let Some(mesh) = self.mesh.get() {
+            mesh.broadcast_datagram(&MeshDelta::Presence {
+                user_id: user.to_owned(),
+                online,
+                last_seen,
+                hlc: mesh.clock().now(),
+            });
+        }
+    }
+
+    /// Another region's report of `user`; kept if newer than its last one.
+    pub fn remote(&self, region: &str, user: &str, online: bool, last_seen: u64, hlc: Hlc) {
+        let mut state = self.lock();
+        let before = state.effective(user);
+        let reports = state.remote.entry(user.to_owned()).or_default();
+        if reports.get(region).is_some_and(|r| r.hlc >= hlc) {
+            return;
+        }
+        reports.insert(
+            region.to_owned(),
+            Remote {
+                online,
+                last_seen,
+                hlc,
+            },
+        );
+        let after = state.effective(user);
+        if after.0 != before.0 {
+            broadcast(&state, user, after.0, after.1);
+        }
+    }
+
+    /// The link to `region` went down: none of its users count as online.
+    pub fn region_down(&self, region: &str) {
+        let mut state = self.lock();
+        let users: Vec<String> = state
+            .remote
+            .iter()
+            .filter(|(_, reports)| reports.get(region).is_some_and(|r| r.online))
+            .map(|(user, _)| user.clone())
+            .collect();
+        let now = now_ms();
+        for user in users {
+            let before = state.effective(&user);
+            if let Some(report) = state.remote.get_mut(&user).and_then(|r| r.get_mut(region)) {
+                report.online = false;
+                report.last_seen = report.last_seen.max(now);
+            }
+            let after = state.effective(&user);
+            if after.0 != before.0 {
+                broadcast(&state, &user, after.0, after.1);
+            }
+        }
+    }
+
+    /// Users online here, with when they were last seen.
+    pub fn local_online(&self) -> Vec<(String, u64)> {
+        let state = self.lock();
+        state
+            .online
+            .iter()
+            .map(|u| (u.clone(), state.last_seen.get(u).copied().unwrap_or(0)))
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -58,12 +165,17 @@ impl Presence {
     /// The user's first connection opened.
     pub fn connected(&self, user: &str) {
         let mut state = self.lock();
+        let before = state.effective(user);
         let was_pending = state.pending.remove(user).is_some();
         let newly = state.online.insert(user.to_owned());
         if newly && !was_pending {
             let now = now_ms();
             state.last_seen.insert(user.to_owned(), now);
-            broadcast(&state, user, true, now);
+            if !before.0 {
+                broadcast(&state, user, true, now);
+            }
+            drop(state);
+            self.tell_peers(user, true, now);
         }
     }
 
@@ -90,8 +202,12 @@ impl Presence {
                 state.pending.remove(&user);
                 state.online.remove(&user);
                 state.last_seen.insert(user.clone(), now);
-                broadcast(&state, &user, false, now);
+                let (online, seen) = state.effective(&user);
+                if !online {
+                    broadcast(&state, &user, false, seen);
+                }
             }
+            this.tell_peers(&user, false, now);
             let key = last_seen_key(&user);
             let saved = this
                 .db
@@ -109,9 +225,9 @@ impl Presence {
         });
     }
 
-    /// Whether the user counts as online.
+    /// Whether the user counts as online (here or in another region).
     pub fn is_online(&self, user: &str) -> bool {
-        self.lock().online.contains(user)
+        self.lock().effective(user).0
     }
 
     /// Subscribes connection `conn` to `users`, answering each one's
@@ -127,12 +243,8 @@ impl Presence {
                     .or_default()
                     .insert(conn, tx.clone());
                 state.watching.entry(conn).or_default().insert(user.clone());
-                let online = state.online.contains(user);
-                state
-                    .last_seen
-                    .get(user)
-                    .map(|seen| (online, *seen))
-                    .or(online.then_some((true, 0)))
+                let (online, seen) = state.effective(user);
+                (online || seen > 0).then_some((online, seen))
             };
             let (online, last_seen) = match known {
                 Some(k) => k,

@@ -42,14 +42,38 @@ pub(super) async fn apply(state: &AppState, peer: &str, body: &[u8]) {
             user_id,
             active,
         } => state.chats.remote_typing(&user_id, &chat_id, active).await,
+        MeshDelta::Presence {
+            user_id,
+            online,
+            last_seen,
+            hlc,
+        } => {
+            state
+                .hub
+                .presence
+                .remote(peer, &user_id, online, last_seen, hlc);
+            Ok(())
+        }
     };
     if let Err(error) = result {
         tracing::debug!(%peer, %error, "delta not applied");
     }
 }
 
-/// Sends `peer` every receipt mark this region holds.
+/// Sends `peer` every receipt mark this region holds, and who is online here.
 pub(super) async fn resync(state: &AppState, mesh: &Mesh, peer: &str) {
+    for (user_id, last_seen) in state.hub.presence.local_online() {
+        send_reliable(
+            mesh,
+            peer,
+            &MeshDelta::Presence {
+                user_id,
+                online: true,
+                last_seen,
+                hlc: mesh.clock().now(),
+            },
+        );
+    }
     let chats = match chat_ids(state).await {
         Ok(chats) => chats,
         Err(error) => {
@@ -82,17 +106,8 @@ pub(super) async fn resync(state: &AppState, mesh: &Mesh, peer: &str) {
                 delivered: marks.delivered_seq,
                 read: marks.read_seq,
             };
-            match serde_json::to_vec(&delta) {
-                Ok(body) => {
-                    let _ = mesh.transport().send(
-                        peer,
-                        sync::transport::Channel::Crdt,
-                        bytes::Bytes::from(body),
-                    );
-                    sent += 1;
-                }
-                Err(error) => tracing::error!(%error, "cannot encode a delta"),
-            }
+            send_reliable(mesh, peer, &delta);
+            sent += 1;
         }
     }
     tracing::debug!(%peer, marks = sent, "marks resync sent");
@@ -106,4 +121,18 @@ async fn chat_ids(state: &AppState) -> Result<Vec<String>, crate::error::ApiErro
         .get_range(RangeOption::subspace(&keys::homed_all()).snapshot())
         .await?;
     rows.iter().map(|(key, _)| keys::homed_chat(key)).collect()
+}
+
+/// Sends one delta to `peer` on the reliable stream.
+fn send_reliable(mesh: &Mesh, peer: &str, delta: &MeshDelta) {
+    match serde_json::to_vec(delta) {
+        Ok(body) => {
+            let _ = mesh.transport().send(
+                peer,
+                sync::transport::Channel::Crdt,
+                bytes::Bytes::from(body),
+            );
+        }
+        Err(error) => tracing::error!(%error, "cannot encode a delta"),
+    }
 }

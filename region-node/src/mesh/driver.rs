@@ -205,6 +205,7 @@ impl Driver {
             TransportEvent::PeerDown { peer, reason } => {
                 tracing::info!(%peer, %reason, "link down");
                 self.state.metrics.set_peer_up(&peer, false);
+                self.state.hub.presence.region_down(&peer);
                 self.shipper(&peer, now, shipper::Input::PeerDisconnected);
                 self.receiver(&peer, now, receiver::Input::PeerDisconnected);
                 self.outbox(&peer, now, outbox::Input::PeerDisconnected);

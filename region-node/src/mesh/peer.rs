@@ -55,6 +55,17 @@ pub enum MeshDelta {
         /// Started or stopped.
         active: bool,
     },
+    /// A user went online or offline in the sending region.
+    Presence {
+        /// Who.
+        user_id: String,
+        /// Online there.
+        online: bool,
+        /// Last seen there, ms.
+        last_seen: u64,
+        /// When the sending region saw the change.
+        hlc: protocol::Hlc,
+    },
 }
 
 /// A chat change as it travels between regions.

@@ -73,7 +73,7 @@ impl Cluster {
         let config = dir.path().join("node.toml");
         std::fs::write(
             &config,
-            "[auth]\nargon2_memory_kib = 64\nargon2_iterations = 1\n",
+            "[auth]\nargon2_memory_kib = 64\nargon2_iterations = 1\n[limits]\npresence_grace_secs = 1\n",
         )
         .expect("write config");
 
