@@ -24,4 +24,25 @@ pub struct UserProfile {
     pub username: String,
     /// The user's display name.
     pub display_name: String,
+    /// A short status line ("in a meeting"); empty if unset.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub status_text: String,
+    /// An avatar URL; empty if unset.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub avatar: String,
+}
+
+/// `PATCH /v1/me`: fields to change; absent ones stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProfileRequest {
+    /// New display name, 1–64 characters.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// New status line, at most 140 characters.
+    #[serde(default)]
+    pub status_text: Option<String>,
+    /// New avatar URL, at most 1,024 bytes.
+    #[serde(default)]
+    pub avatar: Option<String>,
 }

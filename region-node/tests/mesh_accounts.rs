@@ -24,6 +24,19 @@ where
     panic!("timed out: {what}");
 }
 
+/// `PATCH /v1/me`.
+async fn patch(base: &str, token: &str, body: Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .patch(format!("{base}/v1/me"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn accounts_across_regions() {
     let cluster = Cluster::start(&["a", "b", "c"], &[], 500).await;
@@ -67,6 +80,36 @@ async fn accounts_across_regions() {
         (r.0 == 401).then_some(r)
     })
     .await;
+
+    // Profiles are edited in any region and converge: Bob changes his name
+    // in a while his status changes in b.
+    let (_, bob) = eventually("login bob at b", || async {
+        let r = post(
+            b,
+            "",
+            "/v1/auth/login",
+            json!({"username": "bob", "password": "correct horse"}),
+        )
+        .await;
+        (r.0 == 200).then_some(r)
+    })
+    .await;
+    let (bob_id, bob_token) = (
+        bob["user_id"].as_str().unwrap().to_owned(),
+        bob["access_token"].as_str().unwrap().to_owned(),
+    );
+    let (s1, v1) = patch(a, &bob_token, json!({"display_name": "Bob B"})).await;
+    let (s2, v2) = patch(b, &bob_token, json!({"status_text": "busy"})).await;
+    assert_eq!((s1, s2), (200, 200), "{v1} {v2}");
+    let (s3, v3) = patch(c, &bob_token, json!({"status_text": "x".repeat(141)})).await;
+    assert_eq!(s3, 400, "{v3}");
+    for base in [a, b, c] {
+        eventually("the merged profile", || async {
+            let r = get(base, &bob_token, &format!("/v1/users/{bob_id}")).await;
+            (r.1["display_name"] == "Bob B" && r.1["status_text"] == "busy").then_some(r)
+        })
+        .await;
+    }
 
     // a cut off from everyone: names owned elsewhere cannot be registered.
     cluster.cut("a", "b", true);

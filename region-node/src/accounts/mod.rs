@@ -8,6 +8,7 @@
 //!
 //! - [`records`]: store layout.
 //! - [`password`]: Argon2id hashing off the runtime.
+//! - [`profiles`]: profiles editable in any region (automerge).
 //! - [`tokens`]: access and refresh tokens.
 //! - [`secret`]: where the token signing secret comes from.
 //! - [`throttle`]: failed-login throttling.
@@ -18,6 +19,7 @@
 
 pub mod log;
 pub mod password;
+pub mod profiles;
 pub mod records;
 pub mod replication;
 pub mod secret;
@@ -454,6 +456,8 @@ pub fn profile(user: &UserRecord) -> UserProfile {
         user_id: user.user_id.clone(),
         username: user.username.clone(),
         display_name: user.display_name.clone(),
+        status_text: String::new(),
+        avatar: String::new(),
     }
 }
 

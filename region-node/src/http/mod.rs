@@ -34,7 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/auth/logout", post(auth::logout))
         .route("/v1/devices", get(auth::devices))
         .route("/v1/devices/{device_id}", delete(auth::revoke_device))
-        .route("/v1/me", get(users::me))
+        .route("/v1/me", get(users::me).patch(users::update_me))
         .route("/v1/users", get(users::by_username))
         .route("/v1/users/{user_id}", get(users::by_id))
         .route("/v1/chats", post(chats::create).get(chats::list))

@@ -1,13 +1,14 @@
-//! `GET /v1/me` and public profiles.
+//! `GET /v1/me`, `PATCH /v1/me` and public profiles.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use protocol::users::{Me, UserProfile};
+use protocol::users::{Me, UpdateProfileRequest, UserProfile};
 use serde::Deserialize;
 
-use super::extract::Auth;
-use crate::accounts::profile;
+use super::extract::{ApiJson, Auth};
+use crate::accounts::{profile, profiles};
 use crate::error::ApiError;
+use crate::mesh::peer::MeshDelta;
 use crate::state::AppState;
 
 /// `GET /v1/me`.
@@ -32,8 +33,30 @@ pub async fn by_id(
     Path(user_id): Path<String>,
 ) -> Result<Json<UserProfile>, ApiError> {
     let user = state.accounts.user(&user_id).await?;
-    user.map(|u| Json(profile(&u)))
-        .ok_or_else(|| ApiError::not_found("no such user"))
+    let user = user.ok_or_else(|| ApiError::not_found("no such user"))?;
+    Ok(Json(profiles::overlay(&state.db, profile(&user)).await?))
+}
+
+/// `PATCH /v1/me`: edit the caller's profile, in any region; other regions
+/// merge the edit.
+pub async fn update_me(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiJson(request): ApiJson<UpdateProfileRequest>,
+) -> Result<Json<UserProfile>, ApiError> {
+    let user = state
+        .accounts
+        .user(&who.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("account no longer exists"))?;
+    let doc = profiles::edit(&state.db, &state.config.region, &who.user_id, &request).await?;
+    if let Some(mesh) = &state.mesh {
+        mesh.broadcast_reliable(&MeshDelta::Profile {
+            user_id: who.user_id.clone(),
+            doc: profiles::encode(&doc),
+        });
+    }
+    Ok(Json(profiles::overlay(&state.db, profile(&user)).await?))
 }
 
 /// Query of `GET /v1/users`.
@@ -52,6 +75,6 @@ pub async fn by_username(
         .username
         .ok_or_else(|| ApiError::bad_request("query parameter username is required"))?;
     let user = state.accounts.user_by_username(&username).await?;
-    user.map(|u| Json(profile(&u)))
-        .ok_or_else(|| ApiError::not_found("no such user"))
+    let user = user.ok_or_else(|| ApiError::not_found("no such user"))?;
+    Ok(Json(profiles::overlay(&state.db, profile(&user)).await?))
 }

@@ -42,6 +42,9 @@ pub(super) async fn apply(state: &AppState, peer: &str, body: &[u8]) {
             user_id,
             active,
         } => state.chats.remote_typing(&user_id, &chat_id, active).await,
+        MeshDelta::Profile { user_id, doc } => {
+            crate::accounts::profiles::merge(&state.db, &state.config.region, &user_id, &doc).await
+        }
         MeshDelta::Presence {
             user_id,
             online,
@@ -62,6 +65,14 @@ pub(super) async fn apply(state: &AppState, peer: &str, body: &[u8]) {
 
 /// Sends `peer` every receipt mark this region holds, and who is online here.
 pub(super) async fn resync(state: &AppState, mesh: &Mesh, peer: &str) {
+    match crate::accounts::profiles::all(&state.db).await {
+        Ok(docs) => {
+            for (user_id, doc) in docs {
+                send_reliable(mesh, peer, &MeshDelta::Profile { user_id, doc });
+            }
+        }
+        Err(error) => tracing::warn!(%peer, %error, "cannot read profiles for a resync"),
+    }
     for (user_id, last_seen) in state.hub.presence.local_online() {
         send_reliable(
             mesh,

@@ -55,6 +55,13 @@ pub enum MeshDelta {
         /// Started or stopped.
         active: bool,
     },
+    /// A user's profile document (automerge), to merge.
+    Profile {
+        /// Whose.
+        user_id: String,
+        /// The whole document, base64.
+        doc: String,
+    },
     /// A user went online or offline in the sending region.
     Presence {
         /// Who.

@@ -1,0 +1,135 @@
+//! Profiles editable in any region: each user's display name, status line
+//! and avatar live in an automerge document (`sync::crdt::Profile`), edited
+//! under the editing region's actor and exchanged whole between regions,
+//! which merge what they receive; concurrent edits converge everywhere.
+//! Without an edit, a profile is the account's registration values.
+
+use base64::Engine as _;
+use protocol::users::{UpdateProfileRequest, UserProfile};
+use store::tuple::pack;
+use store::{Database, RangeOption};
+use sync::crdt::Profile;
+
+use super::validate;
+use crate::error::ApiError;
+
+/// Longest status line, in characters.
+const MAX_STATUS: usize = 140;
+/// Longest avatar URL, in bytes.
+const MAX_AVATAR: usize = 1024;
+
+fn key(user_id: &str) -> Vec<u8> {
+    pack(&("profile", user_id))
+}
+
+async fn load(db: &Database, user_id: &str) -> Result<Option<Profile>, ApiError> {
+    match db.begin().get_snapshot(&key(user_id)).await? {
+        Some(bytes) => Profile::from_bytes(&bytes)
+            .map(Some)
+            .map_err(|e| ApiError::internal(&e)),
+        None => Ok(None),
+    }
+}
+
+/// The profile with its edits applied over the registration values.
+pub async fn overlay(db: &Database, mut profile: UserProfile) -> Result<UserProfile, ApiError> {
+    if let Some(doc) = load(db, &profile.user_id).await? {
+        let name = doc.display_name();
+        if !name.is_empty() {
+            profile.display_name = name;
+        }
+        profile.status_text = doc.status_text();
+        profile.avatar = doc.avatar();
+    }
+    Ok(profile)
+}
+
+/// Applies an edit made in `region`; answers the document to send peers.
+pub async fn edit(
+    db: &Database,
+    region: &str,
+    user_id: &str,
+    request: &UpdateProfileRequest,
+) -> Result<Vec<u8>, ApiError> {
+    if let Some(name) = &request.display_name {
+        validate::display_name(name)?;
+    }
+    if let Some(status) = &request.status_text
+        && status.chars().count() > MAX_STATUS
+    {
+        return Err(ApiError::bad_request("status_text is over 140 characters"));
+    }
+    if let Some(avatar) = &request.avatar
+        && avatar.len() > MAX_AVATAR
+    {
+        return Err(ApiError::bad_request("avatar is over 1024 bytes"));
+    }
+    let mut doc = load(db, user_id)
+        .await?
+        .unwrap_or_default()
+        .with_actor(region);
+    if let Some(name) = &request.display_name {
+        doc.set_display_name(name);
+    }
+    if let Some(status) = &request.status_text {
+        doc.set_status_text(status);
+    }
+    if let Some(avatar) = &request.avatar {
+        doc.set_avatar(avatar);
+    }
+    let bytes = doc.to_bytes();
+    save(db, user_id, &bytes).await?;
+    Ok(bytes)
+}
+
+/// Merges a document another region sent.
+pub async fn merge(
+    db: &Database,
+    region: &str,
+    user_id: &str,
+    encoded: &str,
+) -> Result<(), ApiError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|e| ApiError::bad_request(format!("profile document: {e}")))?;
+    let mut remote =
+        Profile::from_bytes(&bytes).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let mut doc = load(db, user_id)
+        .await?
+        .unwrap_or_default()
+        .with_actor(region);
+    doc.merge(&mut remote).map_err(|e| ApiError::internal(&e))?;
+    save(db, user_id, &doc.to_bytes()).await
+}
+
+async fn save(db: &Database, user_id: &str, bytes: &[u8]) -> Result<(), ApiError> {
+    let (key, bytes) = (key(user_id), bytes.to_vec());
+    db.run(|tx| {
+        let (key, bytes) = (key.clone(), bytes.clone());
+        async move {
+            tx.set(&key, &bytes);
+            Ok::<_, ApiError>(())
+        }
+    })
+    .await
+}
+
+/// Every edited profile here, as (user, base64 document).
+pub async fn all(db: &Database) -> Result<Vec<(String, String)>, ApiError> {
+    let rows = db
+        .begin()
+        .get_range(RangeOption::subspace(&pack(&("profile",))).snapshot())
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (k, v) in rows {
+        let (_, user): (String, String) =
+            store::tuple::unpack(&k).map_err(|e| ApiError::internal(&format!("{e}")))?;
+        out.push((user, encode(&v)));
+    }
+    Ok(out)
+}
+
+/// A document as it travels between regions.
+pub fn encode(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
