@@ -15,7 +15,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<(u16, Value)>>,
 {
-    for _ in 0..200 {
+    for _ in 0..600 {
         if let Some(r) = f().await {
             return r;
         }

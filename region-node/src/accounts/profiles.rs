@@ -64,22 +64,27 @@ pub async fn edit(
     {
         return Err(ApiError::bad_request("avatar is over 1024 bytes"));
     }
-    let mut doc = load(db, user_id)
-        .await?
-        .unwrap_or_default()
-        .with_actor(region);
-    if let Some(name) = &request.display_name {
-        doc.set_display_name(name);
-    }
-    if let Some(status) = &request.status_text {
-        doc.set_status_text(status);
-    }
-    if let Some(avatar) = &request.avatar {
-        doc.set_avatar(avatar);
-    }
-    let bytes = doc.to_bytes();
-    save(db, user_id, &bytes).await?;
-    Ok(bytes)
+    // Read, edit and write in one transaction: a concurrent merge of
+    // another region's document must not be lost.
+    db.run(|tx| {
+        let request = request.clone();
+        async move {
+            let mut doc = stored(&tx, user_id).await?.with_actor(region);
+            if let Some(name) = &request.display_name {
+                doc.set_display_name(name);
+            }
+            if let Some(status) = &request.status_text {
+                doc.set_status_text(status);
+            }
+            if let Some(avatar) = &request.avatar {
+                doc.set_avatar(avatar);
+            }
+            let bytes = doc.to_bytes();
+            tx.set(&key(user_id), &bytes);
+            Ok(bytes)
+        }
+    })
+    .await
 }
 
 /// Merges a document another region sent.
@@ -92,26 +97,28 @@ pub async fn merge(
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .map_err(|e| ApiError::bad_request(format!("profile document: {e}")))?;
-    let mut remote =
-        Profile::from_bytes(&bytes).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let mut doc = load(db, user_id)
-        .await?
-        .unwrap_or_default()
-        .with_actor(region);
-    doc.merge(&mut remote).map_err(|e| ApiError::internal(&e))?;
-    save(db, user_id, &doc.to_bytes()).await
-}
-
-async fn save(db: &Database, user_id: &str, bytes: &[u8]) -> Result<(), ApiError> {
-    let (key, bytes) = (key(user_id), bytes.to_vec());
+    Profile::from_bytes(&bytes).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    // One transaction, so merges arriving together are not lost.
     db.run(|tx| {
-        let (key, bytes) = (key.clone(), bytes.clone());
+        let bytes = bytes.clone();
         async move {
-            tx.set(&key, &bytes);
-            Ok::<_, ApiError>(())
+            let mut remote =
+                Profile::from_bytes(&bytes).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let mut doc = stored(&tx, user_id).await?.with_actor(region);
+            doc.merge(&mut remote).map_err(|e| ApiError::internal(&e))?;
+            tx.set(&key(user_id), &doc.to_bytes());
+            Ok(())
         }
     })
     .await
+}
+
+/// The stored document (read with a conflict check), or a fresh one.
+async fn stored(tx: &store::Transaction, user_id: &str) -> Result<Profile, ApiError> {
+    match tx.get(&key(user_id)).await? {
+        Some(bytes) => Profile::from_bytes(&bytes).map_err(|e| ApiError::internal(&e)),
+        None => Ok(Profile::default()),
+    }
 }
 
 /// Every edited profile here, as (user, base64 document).
