@@ -432,30 +432,27 @@ impl Chats {
         chat_id: &str,
         active: bool,
     ) -> Result<(), ApiError> {
-        self.registry
-            .send(
-                chat_id,
-                Command::Typing {
-                    user: user.to_owned(),
-                    active,
-                    remote: true,
-                },
-            )
-            .await
+        self.set_typing(user, chat_id, active, true).await
     }
 
     /// Typing started or stopped; not stored.
     pub async fn typing(&self, user: &str, chat_id: &str, active: bool) -> Result<(), ApiError> {
-        self.registry
-            .send(
-                chat_id,
-                Command::Typing {
-                    user: user.to_owned(),
-                    active,
-                    remote: false,
-                },
-            )
-            .await
+        self.set_typing(user, chat_id, active, false).await
+    }
+
+    async fn set_typing(
+        &self,
+        user: &str,
+        chat_id: &str,
+        active: bool,
+        remote: bool,
+    ) -> Result<(), ApiError> {
+        let command = Command::Typing {
+            user: user.to_owned(),
+            active,
+            remote,
+        };
+        self.registry.send(chat_id, command).await
     }
 }
 

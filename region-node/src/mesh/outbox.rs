@@ -60,11 +60,6 @@ pub async fn load(db: &Database) -> Result<Vec<Held>, ApiError> {
     Ok(rows)
 }
 
-/// How many sends are held.
-pub async fn count(db: &Database) -> Result<usize, ApiError> {
-    Ok(load(db).await?.len())
-}
-
 /// The home answered `item`: forget it, and, if its sender was told only
 /// `accepted`, tell their devices here the outcome.
 pub async fn finish(state: &AppState, item: &ForwardSend, outcome: &ForwardOutcome, tell: bool) {
