@@ -393,3 +393,147 @@ async fn a_clock_beyond_the_max_offset_is_refused() {
         "a refused link is up: {text}"
     );
 }
+
+/// `PATCH /v1/chats/{chat}` in region `base`; answers (status, body).
+async fn patch_chat(base: &str, token: &str, chat: &str, body: Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .patch(format!("{base}/v1/chats/{chat}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// The (title, description) of `chat` as region `base` shows it.
+async fn meta_of(base: &str, token: &str, chat: &str) -> (String, String) {
+    let (status, body) = get(base, token, &format!("/v1/chats/{chat}")).await;
+    assert_eq!(status, 200, "{body}");
+    (
+        body["title"].as_str().unwrap().to_owned(),
+        body["description"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_metadata_is_edited_in_any_region_and_converges() {
+    let _one = ONE_MESH.lock().await;
+    let s = scene(Cluster::start(&REGIONS, &[], 500).await).await;
+    let readers = [
+        ("eu-west", s.alice.1.clone()),
+        ("us-east", s.bob.1.clone()),
+        ("ap-south", s.carol.1.clone()),
+    ];
+    let all_show = |title: String, description: String| {
+        let readers = readers.clone();
+        let cluster = &s.cluster;
+        let chat = s.chat.clone();
+        async move {
+            for (region, token) in &readers {
+                let base = cluster.base(region).to_owned();
+                let want = (title.clone(), description.clone());
+                eventually(&format!("{want:?} in {region}"), || {
+                    let (base, want, chat) = (base.clone(), want.clone(), chat.clone());
+                    async move { meta_of(&base, token, &chat).await == want }
+                })
+                .await;
+            }
+        }
+    };
+    // Alice, the group's owner, also has a device in us-east, which holds a
+    // replica of the group homed in eu-west.
+    let alice_us = common::ws::device(
+        &client::Client::new(s.cluster.base("us-east")).unwrap(),
+        "alice",
+    )
+    .await;
+    let us = s.cluster.base("us-east").to_owned();
+    let eu = s.cluster.base("eu-west").to_owned();
+
+    // Members who are not admins may not edit, nor may anyone edit a chat
+    // that does not exist; neither changes anything.
+    let (status, body) = patch_chat(&us, &s.bob.1, &s.chat, json!({"title": "Bob's"})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let (status, _) = patch_chat(&us, &alice_us, "c_nope", json!({"title": "x"})).await;
+    assert_eq!(status, 404);
+    let (status, _) = patch_chat(&us, &alice_us, &s.chat, json!({"title": " "})).await;
+    assert_eq!(status, 400);
+    assert_eq!(meta_of(&us, &s.bob.1, &s.chat).await.0, "Mesh");
+
+    // Renamed in a replica region: every region shows it, and the home
+    // writes it into the chat's order.
+    let (status, body) = patch_chat(&us, &alice_us, &s.chat, json!({"title": "Renamed"})).await;
+    assert_eq!(
+        (status, body["title"].as_str()),
+        (200, Some("Renamed")),
+        "{body}"
+    );
+    all_show("Renamed".into(), String::new()).await;
+
+    // us-east cut off from both other regions: edits still succeed there.
+    s.cluster.cut("eu-west", "us-east", true);
+    s.cluster.cut("ap-south", "us-east", true);
+    let (status, _) = patch_chat(
+        &us,
+        &alice_us,
+        &s.chat,
+        json!({"description": "described while cut off", "title": "From us-east"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = patch_chat(&eu, &s.alice.1, &s.chat, json!({"title": "From eu-west"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        meta_of(&us, &alice_us, &s.chat).await,
+        ("From us-east".into(), "described while cut off".into())
+    );
+    assert_eq!(
+        meta_of(&eu, &s.alice.1, &s.chat).await,
+        ("From eu-west".into(), String::new())
+    );
+
+    // Healed: the concurrent titles resolve to one winner everywhere, and
+    // the description made while cut off reaches every region.
+    s.cluster.cut("eu-west", "us-east", false);
+    s.cluster.cut("ap-south", "us-east", false);
+    let mut winner = None;
+    for _ in 0..300 {
+        let here = meta_of(&eu, &s.alice.1, &s.chat).await;
+        let there = meta_of(&us, &alice_us, &s.chat).await;
+        if here == there && here.1 == "described while cut off" {
+            winner = Some(here.0);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let winner = winner.expect("eu-west and us-east agree after the heal");
+    assert!(
+        winner == "From eu-west" || winner == "From us-east",
+        "{winner}"
+    );
+    all_show(winner.clone(), "described while cut off".into()).await;
+
+    // The home wrote each change it learned of as a system message, and
+    // every region holds the same log.
+    let tokens = [
+        ("eu-west", s.alice.1.as_str()),
+        ("us-east", s.bob.1.as_str()),
+        ("ap-south", s.carol.1.as_str()),
+    ];
+    let history = all_history(&eu, &s.alice.1, &s.chat).await;
+    let events: Vec<&str> = history.iter().filter_map(|m| m["event"].as_str()).collect();
+    assert!(events.contains(&"chat_renamed"), "{events:?}");
+    assert!(events.contains(&"chat_described"), "{events:?}");
+    let last_rename = history
+        .iter()
+        .rev()
+        .find(|m| m["event"] == "chat_renamed")
+        .unwrap();
+    assert_eq!(last_rename["title"].as_str(), Some(winner.as_str()));
+    converged(&s.cluster, &tokens, &s.chat, history.len()).await;
+}

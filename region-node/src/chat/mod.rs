@@ -12,6 +12,7 @@
 //! after it.
 
 pub mod keys;
+pub mod meta;
 pub mod reads;
 pub mod records;
 pub mod registry;
@@ -31,6 +32,7 @@ use crate::accounts::records::{decode, encode, user_key};
 use crate::error::ApiError;
 use crate::hlc::HlcClock;
 use crate::hub::{Hub, Outbound};
+use crate::mesh::peer::MeshDelta;
 use crate::mesh::{Mesh, PeerRequest};
 use records::{ChatRecord, MemberRecord};
 use sequencer::{Appended, Change, Command, MAX_MEMBERS};
@@ -355,6 +357,66 @@ impl Chats {
             }
         }
         self.local_change(actor, chat_id, change).await
+    }
+
+    /// Edits a group's title and/or description here, in whatever region
+    /// the chat is homed: the edit goes into the chat's metadata document,
+    /// which every other region merges. Answers the chat afterwards.
+    #[tracing::instrument(skip(self, title, description))]
+    pub async fn edit_meta(
+        &self,
+        actor: &str,
+        chat_id: &str,
+        title: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<Chat, ApiError> {
+        if let Some(title) = title {
+            validate_title(title)?;
+        }
+        if let Some(description) = description {
+            validate_description(description)?;
+        }
+        meta::authorize(&self.ctx.db, chat_id, actor).await?;
+        let doc = meta::edit(
+            &self.ctx.db,
+            &self.ctx.region,
+            chat_id,
+            actor,
+            title,
+            description,
+        )
+        .await?;
+        if let Some(mesh) = &self.ctx.mesh {
+            mesh.broadcast_reliable(&MeshDelta::ChatMeta {
+                chat_id: chat_id.to_owned(),
+                doc: meta::encode(&doc),
+                editor: actor.to_owned(),
+            });
+        }
+        let (reply, answer) = oneshot::channel();
+        let reply = Some(reply);
+        self.registry.send(chat_id, Command::Meta { reply }).await?;
+        answer
+            .await
+            .map_err(|_| ApiError::internal(&"chat task dropped a metadata edit"))?
+    }
+
+    /// Merges a group's metadata document another region sent. A document
+    /// for a chat this region does not hold yet is kept: the chat's record
+    /// takes its values when it arrives.
+    pub async fn merge_meta(&self, chat_id: &str, doc: &str, editor: &str) -> Result<(), ApiError> {
+        let changed = meta::merge(&self.ctx.db, &self.ctx.region, chat_id, doc, editor).await?;
+        if changed {
+            match self
+                .registry
+                .send(chat_id, Command::Meta { reply: None })
+                .await
+            {
+                Err(error) if error.code == ErrorCode::NotFound => {}
+                other => other?,
+            }
+        }
+        Ok(())
     }
 
     /// Applies a change to a group homed here.

@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 mod forward;
+mod meta;
 
 pub(crate) use forward::error_code;
 
@@ -53,19 +54,35 @@ pub struct Appended {
     pub status: SendStatus,
 }
 
-/// A change to the chat itself, written as a system message.
+/// A change to the chat's membership or existence, decided by its home
+/// and written as a system message. (Title and description are edited in
+/// any region: see `chat::meta`.)
 #[derive(Debug, Clone)]
 pub enum Change {
-    /// New title.
-    Rename(String),
-    /// New description.
-    Describe(String),
     /// Add these users.
     AddMembers(Vec<String>),
     /// Remove this user (the actor themself: leave).
     Remove(String),
     /// Delete the group.
     Delete,
+}
+
+/// A change ready to be written as a system message.
+pub(crate) struct SystemChange {
+    /// The chat's record afterwards.
+    pub(crate) record: ChatRecord,
+    /// Its members afterwards.
+    pub(crate) members: BTreeMap<String, MemberRecord>,
+    /// What happened.
+    pub(crate) event: SystemEvent,
+    /// Who was added or removed.
+    pub(crate) user_ids: Option<Vec<String>>,
+    /// The new title, for renames.
+    pub(crate) title: Option<String>,
+    /// The readable summary.
+    pub(crate) text: String,
+    /// A member removed by it, who still receives this message.
+    pub(crate) removed: Option<String>,
 }
 
 /// What a chat task does.
@@ -81,7 +98,7 @@ pub enum Command {
         /// Answer.
         reply: oneshot::Sender<Result<Appended, ApiError>>,
     },
-    /// Change title, description or membership.
+    /// Change membership, or delete the group.
     Change {
         /// Who asks.
         actor: String,
@@ -109,6 +126,12 @@ pub enum Command {
         active: bool,
         /// Reported by another region (not passed on again).
         remote: bool,
+    },
+    /// The chat's metadata document changed (edited here or merged from
+    /// another region): take its values into the chat.
+    Meta {
+        /// Answered with the chat afterwards, when someone waits.
+        reply: Option<oneshot::Sender<Result<Chat, ApiError>>>,
     },
     /// Another region's view of a member's marks, merged as max-registers.
     RemoteMarks {
@@ -247,6 +270,15 @@ impl ChatTask {
                             delivered,
                             read,
                         } => self.merge_remote_marks(user, delivered, read),
+                        Command::Meta { reply } => {
+                            let result = self.reconcile_meta().await.map(|()| self.view());
+                            if let Err(error) = &result {
+                                tracing::warn!(chat = %self.record.chat_id, %error, "metadata not taken in");
+                            }
+                            if let Some(reply) = reply {
+                                let _ = reply.send(result);
+                            }
+                        }
                         Command::Append { .. } => {}
                     }
                 }
@@ -479,9 +511,7 @@ impl ChatTask {
             ));
         };
         if self.record.kind == ChatKind::Direct {
-            return Err(ApiError::bad_request(
-                "direct chats cannot be renamed or change members",
-            ));
+            return Err(ApiError::bad_request("direct chats cannot change members"));
         }
         let is_admin = actor_role >= Role::Admin;
         let forbidden = |what: &str| ApiError::new(ErrorCode::Forbidden, format!("only {what}"));
@@ -489,32 +519,6 @@ impl ChatTask {
         let mut record = self.record.clone();
         let mut members = self.members.clone();
         let (event, user_ids, title, text) = match &change {
-            Change::Rename(title) => {
-                if !is_admin {
-                    return Err(forbidden("admins may rename the group"));
-                }
-                super::validate_title(title)?;
-                record.title = title.clone();
-                (
-                    SystemEvent::ChatRenamed,
-                    None,
-                    Some(title.clone()),
-                    format!("renamed the group to {title}"),
-                )
-            }
-            Change::Describe(description) => {
-                if !is_admin {
-                    return Err(forbidden("admins may change the description"));
-                }
-                super::validate_description(description)?;
-                record.description = description.clone();
-                (
-                    SystemEvent::ChatDescribed,
-                    None,
-                    None,
-                    "changed the description".to_owned(),
-                )
-            }
             Change::AddMembers(ids) => {
                 if !is_admin {
                     return Err(forbidden("admins may add members"));
@@ -613,6 +617,38 @@ impl ChatTask {
                 )
             }
         };
+        let removed = match &change {
+            Change::Remove(target) => Some(target.clone()),
+            _ => None,
+        };
+        self.commit_change(
+            actor,
+            SystemChange {
+                record,
+                members,
+                event,
+                user_ids,
+                title,
+                text,
+                removed,
+            },
+        )
+        .await
+    }
+
+    /// Writes a change as the next system message, with the chat's record
+    /// and members afterwards, and shows it to the members.
+    async fn commit_change(&mut self, actor: &str, change: SystemChange) -> Result<Chat, ApiError> {
+        let SystemChange {
+            record,
+            members,
+            event,
+            user_ids,
+            title,
+            text,
+            removed,
+        } = change;
+        let seq = self.last_seq + 1;
         let chat = record.chat_id.clone();
         let hlc = self.ctx.hlc.now();
         let message = Message {
@@ -645,10 +681,6 @@ impl ChatTask {
         tx.set(&keys::members_count(&chat), &count.to_le_bytes());
         tx.commit().await?;
 
-        let removed = match &change {
-            Change::Remove(target) => Some(target.clone()),
-            _ => None,
-        };
         self.record = record;
         self.members = members;
         self.last_seq = seq;

@@ -78,32 +78,16 @@ pub async fn update(
             "nothing to change: give title or description",
         ));
     }
-    // Validate both before changing either, so a bad field changes nothing.
-    if let Some(title) = &request.title {
-        crate::chat::validate_title(title)?;
-    }
-    if let Some(description) = &request.description {
-        crate::chat::validate_description(description)?;
-    }
-    let mut chat = None;
-    if let Some(title) = request.title {
-        chat = Some(
-            state
-                .chats
-                .change(&who.user_id, &chat_id, Change::Rename(title))
-                .await?,
-        );
-    }
-    if let Some(description) = request.description {
-        chat = Some(
-            state
-                .chats
-                .change(&who.user_id, &chat_id, Change::Describe(description))
-                .await?,
-        );
-    }
-    chat.map(Json)
-        .ok_or_else(|| ApiError::internal(&"update produced no chat"))
+    state
+        .chats
+        .edit_meta(
+            &who.user_id,
+            &chat_id,
+            request.title.as_deref(),
+            request.description.as_deref(),
+        )
+        .await
+        .map(Json)
 }
 
 /// `POST /v1/chats/{chat_id}/members`.

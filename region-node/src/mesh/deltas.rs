@@ -1,4 +1,4 @@
-//! Receipts and typing between regions. Marks are max-registers: every
+//! Receipts, typing, profiles, group metadata and presence between regions. Marks are max-registers: every
 //! region merges what it hears and passes on what changed, so all regions
 //! end with the maximum whatever the order; after a link comes up, a region
 //! sends the peer every mark it holds, so marks moved during a partition
@@ -45,6 +45,11 @@ pub(super) async fn apply(state: &AppState, peer: &str, body: &[u8]) {
         MeshDelta::Profile { user_id, doc } => {
             crate::accounts::profiles::merge(&state.db, &state.config.region, &user_id, &doc).await
         }
+        MeshDelta::ChatMeta {
+            chat_id,
+            doc,
+            editor,
+        } => state.chats.merge_meta(&chat_id, &doc, &editor).await,
         MeshDelta::Presence {
             user_id,
             online,
@@ -63,7 +68,8 @@ pub(super) async fn apply(state: &AppState, peer: &str, body: &[u8]) {
     }
 }
 
-/// Sends `peer` every receipt mark this region holds, and who is online here.
+/// Sends `peer` every profile and group metadata document, every receipt
+/// mark this region holds, and who is online here.
 pub(super) async fn resync(state: &AppState, mesh: &Mesh, peer: &str) {
     match crate::accounts::profiles::all(&state.db).await {
         Ok(docs) => {
@@ -72,6 +78,19 @@ pub(super) async fn resync(state: &AppState, mesh: &Mesh, peer: &str) {
             }
         }
         Err(error) => tracing::warn!(%peer, %error, "cannot read profiles for a resync"),
+    }
+    match crate::chat::meta::all(&state.db).await {
+        Ok(docs) => {
+            for (chat_id, doc, editor) in docs {
+                let delta = MeshDelta::ChatMeta {
+                    chat_id,
+                    doc,
+                    editor,
+                };
+                send_reliable(mesh, peer, &delta);
+            }
+        }
+        Err(error) => tracing::warn!(%peer, %error, "cannot read chat metadata for a resync"),
     }
     for (user_id, last_seen) in state.hub.presence.local_online() {
         send_reliable(

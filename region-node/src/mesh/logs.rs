@@ -177,7 +177,7 @@ pub async fn apply(state: &AppState, log_id: &str, entries: &[LogEntry]) -> Resu
                     let seq = envelope.message.seq;
                     tx.set(&keys::message(log_id, seq), &encode(&envelope.message));
                     if let Some(chat_state) = &envelope.state {
-                        write_state(&tx, chat_state);
+                        write_state(&tx, chat_state).await?;
                     }
                 }
                 tx.set(&keys::last_seq(log_id), &last.to_le_bytes());
@@ -190,9 +190,15 @@ pub async fn apply(state: &AppState, log_id: &str, entries: &[LogEntry]) -> Resu
     Ok(last)
 }
 
-/// Writes a chat's record and members as the home sent them.
-fn write_state(tx: &store::Transaction, chat_state: &ChatState) {
-    let chat = &chat_state.chat;
+/// Writes a chat's record and members as the home sent them; the title
+/// and description are this region's merged metadata where edits set them
+/// (the home may not have merged every edit yet).
+async fn write_state(tx: &store::Transaction, chat_state: &ChatState) -> Result<(), ApiError> {
+    let mut chat = chat_state.chat.clone();
+    if let Some((fields, _)) = crate::chat::meta::fields(tx, &chat.chat_id).await? {
+        fields.overlay(&mut chat);
+    }
+    let chat = &chat;
     tx.set(&keys::meta(&chat.chat_id), &encode(chat));
     tx.set(&keys::homed(&chat.home_region, &chat.chat_id), b"");
     for member in &chat_state.members {
@@ -212,6 +218,7 @@ fn write_state(tx: &store::Transaction, chat_state: &ChatState) {
             chat.chat_id.as_bytes(),
         );
     }
+    Ok(())
 }
 
 /// Delivers applied messages to the chat's current members connected

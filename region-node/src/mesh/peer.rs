@@ -62,6 +62,15 @@ pub enum MeshDelta {
         /// The whole document, base64.
         doc: String,
     },
+    /// A group's metadata document (automerge), to merge.
+    ChatMeta {
+        /// The chat.
+        chat_id: String,
+        /// The whole document, base64.
+        doc: String,
+        /// Who edited it last.
+        editor: String,
+    },
     /// A user went online or offline in the sending region.
     Presence {
         /// Who.
@@ -79,16 +88,6 @@ pub enum MeshDelta {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChatChange {
-    /// New title.
-    Rename {
-        /// The title.
-        title: String,
-    },
-    /// New description.
-    Describe {
-        /// The description.
-        description: String,
-    },
     /// Add members.
     AddMembers {
         /// The users.
@@ -124,8 +123,6 @@ pub enum PeerReply {
 impl From<Change> for ChatChange {
     fn from(change: Change) -> Self {
         match change {
-            Change::Rename(title) => Self::Rename { title },
-            Change::Describe(description) => Self::Describe { description },
             Change::AddMembers(user_ids) => Self::AddMembers { user_ids },
             Change::Remove(user_id) => Self::Remove { user_id },
             Change::Delete => Self::Delete,
@@ -136,8 +133,6 @@ impl From<Change> for ChatChange {
 impl From<ChatChange> for Change {
     fn from(change: ChatChange) -> Self {
         match change {
-            ChatChange::Rename { title } => Self::Rename(title),
-            ChatChange::Describe { description } => Self::Describe(description),
             ChatChange::AddMembers { user_ids } => Self::AddMembers(user_ids),
             ChatChange::Remove { user_id } => Self::Remove(user_id),
             ChatChange::Delete => Self::Delete,

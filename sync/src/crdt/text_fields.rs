@@ -111,15 +111,20 @@ impl<K> TextFieldsDoc<K> {
 
     /// The current value of `field`; empty if unset or not a string.
     pub(super) fn field(&self, field: &'static str) -> String {
+        self.field_if_set(field).unwrap_or_default()
+    }
+
+    /// The current value of `field`, `None` if no writer ever set it.
+    pub(super) fn field_if_set(&self, field: &'static str) -> Option<String> {
         match self.doc.get(ROOT, field) {
-            Ok(Some((value, _))) => value.into_string().unwrap_or_default(),
-            _ => String::new(),
+            Ok(Some((value, _))) => Some(value.into_string().unwrap_or_default()),
+            _ => None,
         }
     }
 
     /// Sets `field`, recording no change if it already holds `value`.
     pub(super) fn set_field(&mut self, field: &'static str, value: &str) {
-        if self.field(field) == value {
+        if self.field_if_set(field).as_deref() == Some(value) {
             return;
         }
         self.doc
