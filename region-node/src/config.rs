@@ -49,6 +49,16 @@ pub struct NodeArgs {
         allow_hyphen_values = true
     )]
     pub clock_skew_ms: Option<i64>,
+    /// Testing only: serves `PUT /v1/test/clock-skew`, which skews this
+    /// node's clock while it runs (for consistency tests).
+    #[arg(long, env = "CHATMESH_TEST_ADMIN")]
+    pub test_admin: bool,
+    /// Testing only: runs with a deliberate defect (drop-acked, duplicate,
+    /// reorder, skip-fsync, ignore-removal, hlc-backwards), to check that a
+    /// consistency harness catches it. Refused unless the environment also
+    /// has CHATMESH_SABOTAGE_ALLOWED=yes.
+    #[arg(long, env = "CHATMESH_SABOTAGE", hide = true)]
+    pub sabotage: Option<crate::testing::Sabotage>,
 }
 
 /// The TOML file as written; every field optional.
@@ -139,6 +149,10 @@ pub struct Config {
     pub mesh: Option<MeshConfig>,
     /// Testing only: offset of the node's physical clock, in milliseconds.
     pub clock_skew_ms: i64,
+    /// Testing only: serve the test admin endpoint.
+    pub test_admin: bool,
+    /// Testing only: a deliberate defect to run with.
+    pub sabotage: Option<crate::testing::Sabotage>,
     /// Where the embedded store lives.
     pub data_dir: PathBuf,
     /// Store backend.
@@ -347,6 +361,19 @@ impl Config {
         }
         let presence_grace = Duration::from_secs(raw.limits.presence_grace_secs.unwrap_or(5));
 
+        let sabotage = args.sabotage;
+        if let Some(mode) = sabotage
+            && std::env::var(crate::testing::sabotage::ALLOW_ENV).as_deref() != Ok("yes")
+        {
+            return Err(invalid(
+                "sabotage",
+                format!(
+                    "{mode} breaks chatmesh's guarantees on purpose; it runs only with {}=yes",
+                    crate::testing::sabotage::ALLOW_ENV
+                ),
+            ));
+        }
+
         let mesh = match (topology, spec) {
             (Some(topology), Some(spec)) => Some(MeshConfig::new(
                 topology,
@@ -362,6 +389,8 @@ impl Config {
             listen,
             mesh,
             clock_skew_ms: args.clock_skew_ms.unwrap_or(0),
+            test_admin: args.test_admin,
+            sabotage,
             data_dir,
             store,
             auth: AuthConfig {

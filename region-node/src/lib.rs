@@ -38,6 +38,7 @@ pub mod metrics;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod testing;
 pub mod ws;
 
 pub use config::Config;

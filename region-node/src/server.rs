@@ -91,7 +91,11 @@ async fn serve(
         &config.region,
         tracker.clone(),
         mesh.clone(),
+        config.sabotage,
     );
+    if let Some(mode) = config.sabotage {
+        tracing::error!(%mode, "running with a deliberate defect: this region breaks its guarantees on purpose");
+    }
     let metrics = crate::metrics::Metrics::new();
     let limits = Limits::new(config.sends_per_second, config.send_burst);
     let stop = CancellationToken::new();
@@ -111,12 +115,14 @@ async fn serve(
     if let (Some(mesh), Some(runner)) = (mesh, runner) {
         tracker.spawn(runner.run(state.clone(), mesh, stop.clone()));
     }
-    let app = crate::http::router(state.clone())
-        .merge(crate::metrics::router(metrics.clone()))
-        .layer(axum::middleware::from_fn_with_state(
-            metrics.clone(),
-            crate::metrics::track_http,
-        ));
+    let mut app = crate::http::router(state.clone());
+    if state.config.test_admin {
+        tracing::warn!("test admin endpoint enabled: PUT /v1/test/clock-skew");
+        app = app.merge(crate::testing::admin::router().with_state(state.clone()));
+    }
+    let app = app.merge(crate::metrics::router(metrics.clone())).layer(
+        axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track_http),
+    );
     let addr = listener.local_addr()?;
     ready.store(true, Ordering::Release);
     tracing::info!(%addr, data = %state.config.data_dir.display(), "listening");

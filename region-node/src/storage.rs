@@ -9,7 +9,11 @@ pub fn open(config: &Config) -> Result<Database, StoreError> {
     match &config.store {
         StoreBackend::Embedded => {
             std::fs::create_dir_all(&config.data_dir).map_err(StoreError::Io)?;
-            Database::open_embedded(&config.data_dir, store::EmbeddedOptions::default())
+            let options = store::EmbeddedOptions {
+                skip_sync_for_tests: config.sabotage == Some(crate::testing::Sabotage::SkipFsync),
+                ..store::EmbeddedOptions::default()
+            };
+            Database::open_embedded(&config.data_dir, options)
         }
         StoreBackend::Fdb { cluster_file } => open_fdb(cluster_file.as_deref()),
     }

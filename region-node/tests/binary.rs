@@ -94,3 +94,88 @@ fn invalid_configuration_fails_fast_with_a_reason() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("invalid listen"), "{stderr}");
 }
+
+#[test]
+fn sabotage_refuses_to_start_without_the_test_only_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_region-node"))
+        .args(["--sabotage", "drop-acked", "--data"])
+        .arg(dir.path().join("data"))
+        .env_remove("CHATMESH_SABOTAGE_ALLOWED")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("CHATMESH_SABOTAGE_ALLOWED=yes"), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "nothing was created");
+}
+
+/// `PUT /v1/test/clock-skew` on `base`; answers the status.
+async fn put_skew(base: &str, body: serde_json::Value) -> u16 {
+    reqwest::Client::new()
+        .put(format!("{base}/v1/test/clock-skew"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The HLC milliseconds the node's `ready` frame carries.
+async fn node_hlc_millis(base: &str) -> u64 {
+    let client = client::Client::new(base).unwrap();
+    let name = format!("u{}", free_port());
+    let (_, token) = common::ws::user(&client, &name).await;
+    let ws = common::ws::Ws::connect(base, &token).await;
+    let hlc = ws.ready["hlc"].as_str().unwrap();
+    u64::from_str_radix(hlc, 16).unwrap() >> 16
+}
+
+#[tokio::test]
+async fn the_test_admin_endpoint_skews_the_clock_only_when_enabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let listen = format!("127.0.0.1:{port}");
+    let data = dir.path().join("plain");
+    let mut child = spawn_binary(
+        &["--listen", &listen, "--data", data.to_str().unwrap()],
+        &[],
+        dir.path(),
+    );
+    wait_healthy(&base).await;
+    assert_eq!(
+        put_skew(&base, serde_json::json!({"skew_ms": 5000})).await,
+        404
+    );
+    assert!(terminate(&mut child).success());
+
+    let data = dir.path().join("admin");
+    let mut child = spawn_binary(
+        &[
+            "--listen",
+            &listen,
+            "--data",
+            data.to_str().unwrap(),
+            "--test-admin",
+        ],
+        &[],
+        dir.path(),
+    );
+    wait_healthy(&base).await;
+    let before = node_hlc_millis(&base).await;
+    assert_eq!(put_skew(&base, serde_json::json!({"skew": 1})).await, 400);
+    assert_eq!(
+        put_skew(&base, serde_json::json!({"skew_ms": 7_200_000})).await,
+        400
+    );
+    assert_eq!(
+        put_skew(&base, serde_json::json!({"skew_ms": 60_000})).await,
+        204
+    );
+    let after = node_hlc_millis(&base).await;
+    assert!(after >= before + 59_000, "{before} -> {after}");
+    assert!(terminate(&mut child).success());
+}

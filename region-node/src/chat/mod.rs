@@ -46,6 +46,8 @@ pub(crate) struct Ctx {
     pub region: String,
     pub tracker: TaskTracker,
     pub mesh: Option<Mesh>,
+    /// A deliberate defect, in consistency tests only.
+    pub sabotage: Option<crate::testing::Sabotage>,
 }
 
 /// The chat service; cheap to clone.
@@ -110,6 +112,7 @@ impl Chats {
         region: &str,
         tracker: TaskTracker,
         mesh: Option<Mesh>,
+        sabotage: Option<crate::testing::Sabotage>,
     ) -> Self {
         let ctx = Ctx {
             db,
@@ -118,6 +121,7 @@ impl Chats {
             region: region.to_owned(),
             tracker,
             mesh,
+            sabotage,
         };
         Self {
             registry: registry::Registry::new(ctx.clone()),

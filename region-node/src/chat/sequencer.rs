@@ -30,6 +30,7 @@ use crate::accounts::records::{decode, encode};
 use crate::error::ApiError;
 use crate::hub::Outbound;
 use crate::mesh::peer::MeshDelta;
+use crate::testing::Sabotage;
 use protocol::ErrorCode;
 
 /// Largest group, owner included.
@@ -378,7 +379,10 @@ impl ChatTask {
                 }
             }
             next += 1;
-            let hlc = self.ctx.hlc.now();
+            let mut hlc = self.ctx.hlc.now();
+            if self.sabotaged(Sabotage::HlcBackwards, next) {
+                hlc = Hlc::new(hlc.millis().saturating_sub(1000), 0);
+            }
             let message = Message {
                 chat_id: chat.clone(),
                 seq: next,
@@ -392,16 +396,32 @@ impl ChatTask {
                 title: None,
                 sent_at: hlc.millis(),
             };
-            tx.set(&keys::message(&chat, next), &encode(&message));
-            tx.set(
-                &keys::dedup(&chat, author, client_msg_id),
-                &next.to_le_bytes(),
-            );
             let done = Appended {
                 seq: next,
                 hlc,
                 status: SendStatus::Sent,
             };
+            if self.sabotaged(Sabotage::DropAcked, next) {
+                // Acknowledged, never stored, and its seq goes to the next message.
+                outcomes.push(Ok(done));
+                next -= 1;
+                continue;
+            }
+            tx.set(&keys::message(&chat, next), &encode(&message));
+            tx.set(
+                &keys::dedup(&chat, author, client_msg_id),
+                &next.to_le_bytes(),
+            );
+            if self.sabotaged(Sabotage::Duplicate, next) {
+                next += 1;
+                let copy = Message {
+                    seq: next,
+                    hlc: self.ctx.hlc.now(),
+                    ..message.clone()
+                };
+                tx.set(&keys::message(&chat, next), &encode(&copy));
+                fresh.push(copy);
+            }
             in_batch.insert((author.clone(), client_msg_id.clone()), done);
             outcomes.push(Ok(done));
             fresh.push(message);
@@ -481,9 +501,20 @@ impl ChatTask {
     fn fan_out(&self, message: &Message, extra: Option<&str>) {
         let frame = crate::ws::encode(&ServerFrame::Message(message.clone()));
         let out = Outbound::message(&message.chat_id, message.seq, frame);
+        if self.ctx.sabotage == Some(Sabotage::IgnoreRemoval) {
+            let everyone = self.members.keys().map(String::as_str);
+            self.ctx.hub.send_to(everyone.chain(extra), &out, None);
+            return;
+        }
         self.ctx
             .hub
             .send_to(self.current_members().chain(extra), &out, None);
+    }
+
+    /// Whether the deliberate defect `mode` (consistency tests only)
+    /// applies to message `seq`.
+    fn sabotaged(&self, mode: Sabotage, seq: u64) -> bool {
+        self.ctx.sabotage == Some(mode) && Sabotage::hits(seq)
     }
 
     fn broadcast_chat(&self, extra: Option<&str>) {

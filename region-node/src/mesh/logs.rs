@@ -21,6 +21,7 @@ use crate::chat::records::{ChatRecord, MemberRecord};
 use crate::error::ApiError;
 use crate::hub::Outbound;
 use crate::state::AppState;
+use crate::testing::Sabotage;
 
 /// A chat log entry's body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -162,6 +163,7 @@ pub async fn apply(state: &AppState, log_id: &str, entries: &[LogEntry]) -> Resu
     let expected = first.seq;
     let last = entries.last().map_or(expected, |e| e.seq);
     let written = envelopes.clone();
+    let reorder = state.config.sabotage == Some(Sabotage::Reorder);
     state
         .db
         .run(|tx| {
@@ -175,7 +177,11 @@ pub async fn apply(state: &AppState, log_id: &str, entries: &[LogEntry]) -> Resu
                 }
                 for envelope in &envelopes {
                     let seq = envelope.message.seq;
-                    tx.set(&keys::message(log_id, seq), &encode(&envelope.message));
+                    if reorder && seq > 1 && Sabotage::hits(seq) {
+                        swap_with_previous(&tx, log_id, &envelope.message).await?;
+                    } else {
+                        tx.set(&keys::message(log_id, seq), &encode(&envelope.message));
+                    }
                     if let Some(chat_state) = &envelope.state {
                         write_state(&tx, chat_state).await?;
                     }
@@ -188,6 +194,29 @@ pub async fn apply(state: &AppState, log_id: &str, entries: &[LogEntry]) -> Resu
     state.chats.reload(log_id);
     fan_out(state, log_id, &envelopes).await?;
     Ok(last)
+}
+
+/// The deliberate defect `reorder` (consistency tests only): stores
+/// `message` one place early and the message before it in its place.
+async fn swap_with_previous(
+    tx: &store::Transaction,
+    log_id: &str,
+    message: &Message,
+) -> Result<(), ApiError> {
+    let seq = message.seq;
+    let Some(bytes) = tx.get(&keys::message(log_id, seq - 1)).await? else {
+        tx.set(&keys::message(log_id, seq), &encode(message));
+        return Ok(());
+    };
+    let mut previous = crate::chat::decode_message(&bytes)?;
+    previous.seq = seq;
+    let early = Message {
+        seq: seq - 1,
+        ..message.clone()
+    };
+    tx.set(&keys::message(log_id, seq - 1), &encode(&early));
+    tx.set(&keys::message(log_id, seq), &encode(&previous));
+    Ok(())
 }
 
 /// Writes a chat's record and members as the home sent them; the title

@@ -17,12 +17,14 @@ const KEYSPACE: &str = "kv";
 pub(crate) struct FjallEngine {
     db: FjallDatabase,
     keyspace: Keyspace,
+    unsynced: bool,
 }
 
 impl FjallEngine {
     /// Opens (or creates) the database in `dir`. Journal writes are buffered and fsynced
-    /// explicitly by the [`Syncer`].
-    pub(crate) fn open(dir: &Path) -> Result<Self, StoreError> {
+    /// explicitly by the [`Syncer`] — unless `unsynced`, a deliberate defect for
+    /// consistency tests, where the syncer acknowledges without writing anything out.
+    pub(crate) fn open(dir: &Path, unsynced: bool) -> Result<Self, StoreError> {
         let db = FjallDatabase::builder(dir)
             .manual_journal_persist(true)
             .open()
@@ -30,7 +32,11 @@ impl FjallEngine {
         let keyspace = db
             .keyspace(KEYSPACE, KeyspaceCreateOptions::default)
             .map_err(StoreError::backend)?;
-        Ok(FjallEngine { db, keyspace })
+        Ok(FjallEngine {
+            db,
+            keyspace,
+            unsynced,
+        })
     }
 }
 
@@ -65,6 +71,7 @@ impl Engine for FjallEngine {
     fn syncer(&self) -> Box<dyn Syncer> {
         Box::new(FjallSyncer {
             db: self.db.clone(),
+            unsynced: self.unsynced,
         })
     }
 
@@ -78,10 +85,15 @@ impl Engine for FjallEngine {
 /// Flushes and fsyncs fjall's journal.
 struct FjallSyncer {
     db: FjallDatabase,
+    unsynced: bool,
 }
 
 impl Syncer for FjallSyncer {
     fn sync(&mut self) -> Result<(), StoreError> {
+        if self.unsynced {
+            // The journal stays in fjall's buffer: a crash loses acknowledged commits.
+            return Ok(());
+        }
         self.db
             .persist(PersistMode::SyncData)
             .map_err(StoreError::backend)

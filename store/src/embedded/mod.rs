@@ -100,12 +100,19 @@ fn claim_directory(dir: &Path, engine: EngineKind) -> Result<(), StoreError> {
 pub struct EmbeddedOptions {
     /// The engine to use; a directory must always be reopened with the engine that created it.
     pub engine: EngineKind,
+    /// A deliberate defect, for checking that consistency tests notice lost writes:
+    /// commits are acknowledged without being made durable (fjall only), so a crash
+    /// loses acknowledged data. Never set this outside such tests.
+    pub skip_sync_for_tests: bool,
 }
 
 impl EmbeddedOptions {
     /// Options selecting `engine`.
     pub fn with_engine(engine: EngineKind) -> Self {
-        EmbeddedOptions { engine }
+        EmbeddedOptions {
+            engine,
+            skip_sync_for_tests: false,
+        }
     }
 }
 
@@ -119,7 +126,10 @@ impl Database {
         std::fs::create_dir_all(dir)?;
         claim_directory(dir, options.engine)?;
         let engine: Box<dyn Engine> = match options.engine {
-            EngineKind::Fjall => Box::new(fjall_engine::FjallEngine::open(dir)?),
+            EngineKind::Fjall => Box::new(fjall_engine::FjallEngine::open(
+                dir,
+                options.skip_sync_for_tests,
+            )?),
             EngineKind::Redb => Box::new(redb_engine::RedbEngine::open(dir)?),
         };
         let name = options.engine.name();
