@@ -57,7 +57,7 @@ impl Sabotage {
 
     /// Whether message `seq` is one this mode breaks.
     pub fn hits(seq: u64) -> bool {
-        seq % EVERY == 0
+        seq.is_multiple_of(EVERY)
     }
 }
 
