@@ -57,17 +57,32 @@ impl Client {
         self.send(Method::POST, "/v1/chats", Some(&body)).await
     }
 
-    /// `POST /v1/chats {kind: "group", ...}`: a new group owned by the caller.
+    /// `POST /v1/chats {kind: "group", ...}`: a new group owned by the
+    /// caller, homed in the region this client talks to.
     pub async fn create_group(
         &self,
         title: &str,
         members: &[String],
         description: Option<&str>,
     ) -> Result<Chat, ClientError> {
+        self.create_group_homed(title, members, description, None)
+            .await
+    }
+
+    /// A new group owned by the caller and homed in `home_region` (the
+    /// region this client talks to when `None`).
+    pub async fn create_group_homed(
+        &self,
+        title: &str,
+        members: &[String],
+        description: Option<&str>,
+        home_region: Option<&str>,
+    ) -> Result<Chat, ClientError> {
         let body = CreateChatRequest::Group {
             title: title.to_owned(),
             members: members.to_vec(),
             description: description.map(str::to_owned),
+            home_region: home_region.map(str::to_owned),
         };
         self.send(Method::POST, "/v1/chats", Some(&body)).await
     }

@@ -45,6 +45,10 @@ pub enum CreateChatRequest {
         /// Optional description.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         description: Option<String>,
+        /// The region that orders the group's messages; the region the
+        /// request is made to when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        home_region: Option<String>,
     },
 }
 

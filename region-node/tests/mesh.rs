@@ -537,3 +537,61 @@ async fn group_metadata_is_edited_in_any_region_and_converges() {
     assert_eq!(last_rename["title"].as_str(), Some(winner.as_str()));
     converged(&s.cluster, &tokens, &s.chat, history.len()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_is_homed_in_the_region_its_creator_names() {
+    let _one = ONE_MESH.lock().await;
+    let s = scene(Cluster::start(&REGIONS, &[], 500).await).await;
+    let ap = s.cluster.base("ap-south").to_owned();
+    let body = |home: &str| json!({"kind": "group", "title": "Placed", "members": [s.alice.0], "home_region": home});
+
+    // Carol, in ap-south, names us-east: the group is created there and is
+    // usable here at once.
+    let (status, chat) = post(&ap, &s.carol.1, "/v1/chats", body("us-east")).await;
+    assert_eq!(status, 201, "{chat}");
+    assert_eq!(chat["home_region"], "us-east");
+    let id = chat["chat_id"].as_str().unwrap().to_owned();
+    let (status, here) = get(&ap, &s.carol.1, &format!("/v1/chats/{id}")).await;
+    assert_eq!(
+        (status, here["home_region"].as_str()),
+        (200, Some("us-east"))
+    );
+    let (status, placed) = get(&ap, &s.carol.1, &format!("/v1/placement/chats/{id}")).await;
+    assert_eq!(
+        (status, placed["home"].as_str()),
+        (200, Some("us-east")),
+        "{placed}"
+    );
+    visible(
+        &s.cluster,
+        "eu-west",
+        &s.alice.1,
+        &format!("/v1/chats/{id}"),
+    )
+    .await;
+    let mut ws = Ws::connect(&ap, &s.carol.1).await;
+    let sent = ws.send_text(&id, "placed-1", "hello").await;
+    assert_eq!(
+        (sent["status"].as_str(), sent["seq"].as_u64()),
+        (Some("sent"), Some(2))
+    );
+
+    // Naming a region outside the mesh, or one that cannot be reached,
+    // creates nothing.
+    let (status, _) = post(&ap, &s.carol.1, "/v1/chats", body("mars")).await;
+    assert_eq!(status, 400);
+    s.cluster.cut("ap-south", "us-east", true);
+    let (status, error) = post(&ap, &s.carol.1, "/v1/chats", body("us-east")).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (503, Some("home_unreachable"))
+    );
+    let (_, list) = get(&ap, &s.carol.1, "/v1/chats").await;
+    let placed = list["chats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["title"] == "Placed")
+        .count();
+    assert_eq!(placed, 1, "{list}");
+}

@@ -293,6 +293,47 @@ impl Chats {
         Ok(chat)
     }
 
+    /// A new group homed in another region of the mesh, `home`: created
+    /// there, then awaited here (briefly) so the caller can use it at once.
+    #[tracing::instrument(skip(self, members, description))]
+    pub async fn create_group_at(
+        &self,
+        home: &str,
+        owner: &str,
+        title: &str,
+        members: &[String],
+        description: Option<&str>,
+    ) -> Result<Chat, ApiError> {
+        validate_title(title)?;
+        validate_description(description.unwrap_or_default())?;
+        let Some(mesh) = &self.ctx.mesh else {
+            return Err(ApiError::bad_request(format!(
+                "no region {home:?}: this region is not part of a mesh"
+            )));
+        };
+        if !mesh.config().topology.names().any(|n| n == home) {
+            return Err(ApiError::bad_request(format!(
+                "no region {home:?} in this mesh"
+            )));
+        }
+        let request = PeerRequest::CreateGroup {
+            owner: owner.to_owned(),
+            title: title.to_owned(),
+            members: members.to_vec(),
+            description: description.map(str::to_owned),
+        };
+        let value = mesh.request(home, &request, REMOTE_CHANGE_WAIT).await?;
+        let chat: Chat = serde_json::from_value(value).map_err(|e| ApiError::internal(&e))?;
+        let deadline = tokio::time::Instant::now() + REPLICA_WAIT;
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(here) = reads::load_chat(&self.ctx.db, &chat.chat_id).await {
+                return Ok(here);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Ok(chat)
+    }
+
     fn announce(&self, chat: &Chat) {
         let frame = crate::ws::encode(&ServerFrame::Chat { chat: chat.clone() });
         self.ctx.hub.send_to(
@@ -521,6 +562,9 @@ impl Chats {
         self.registry.send(chat_id, command).await
     }
 }
+
+/// How long a group created elsewhere is awaited in this region's replica.
+const REPLICA_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// How long a change waits for the chat's home.
 const REMOTE_CHANGE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);

@@ -36,11 +36,23 @@ pub async fn create(
             title,
             members,
             description,
+            home_region,
         } => {
-            let chat = state
-                .chats
-                .create_group(&who.user_id, &title, &members, description.as_deref())
-                .await?;
+            let description = description.as_deref();
+            let chat = match home_region {
+                Some(home) if home != state.config.region => {
+                    state
+                        .chats
+                        .create_group_at(&home, &who.user_id, &title, &members, description)
+                        .await?
+                }
+                _ => {
+                    state
+                        .chats
+                        .create_group(&who.user_id, &title, &members, description)
+                        .await?
+                }
+            };
             Ok((StatusCode::CREATED, Json(chat)))
         }
     }

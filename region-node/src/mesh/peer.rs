@@ -1,6 +1,7 @@
 //! Requests one region makes of another over the mesh (one QUIC
 //! bidirectional stream each), for operations only a particular region may
-//! decide: a username's claim, a change to a chat at its home.
+//! decide: a username's claim, a group created at a named home, a change
+//! to a chat at its home.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,17 @@ pub enum PeerRequest {
         username: String,
         /// The user it is for.
         user_id: String,
+    },
+    /// Create a group homed at the receiving region, owned by `owner`.
+    CreateGroup {
+        /// The owner.
+        owner: String,
+        /// Its title.
+        title: String,
+        /// Initial members besides the owner.
+        members: Vec<String>,
+        /// Its description.
+        description: Option<String>,
     },
     /// Change a chat at its home region on behalf of `actor`.
     ChangeChat {

@@ -39,6 +39,18 @@ async fn carry_out(state: &AppState, request: PeerRequest) -> Result<serde_json:
                 .await?;
             serde_json::to_value(chat).map_err(|e| ApiError::internal(&e))
         }
+        PeerRequest::CreateGroup {
+            owner,
+            title,
+            members,
+            description,
+        } => {
+            let chat = state
+                .chats
+                .create_group(&owner, &title, &members, description.as_deref())
+                .await?;
+            serde_json::to_value(chat).map_err(|e| ApiError::internal(&e))
+        }
         PeerRequest::ClaimUsername { username, user_id } => {
             crate::accounts::claim_username(&state.db, &username, &user_id).await?;
             Ok(serde_json::Value::Null)
