@@ -595,3 +595,64 @@ async fn a_group_is_homed_in_the_region_its_creator_names() {
         .count();
     assert_eq!(placed, 1, "{list}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_has_one_direct_chat_whichever_regions_ask() {
+    let _one = ONE_MESH.lock().await;
+    let s = scene(Cluster::start(&REGIONS, &[], 500).await).await;
+    let us = s.cluster.base("us-east").to_owned();
+    let ap = s.cluster.base("ap-south").to_owned();
+    // Bob in us-east and Carol in ap-south open their direct chat at once.
+    let (bob, carol) = tokio::join!(
+        post(
+            &us,
+            &s.bob.1,
+            "/v1/chats",
+            json!({"kind": "direct", "peer": s.carol.0})
+        ),
+        post(
+            &ap,
+            &s.carol.1,
+            "/v1/chats",
+            json!({"kind": "direct", "peer": s.bob.0})
+        ),
+    );
+    assert!(matches!(bob.0, 200 | 201), "{bob:?}");
+    assert!(matches!(carol.0, 200 | 201), "{carol:?}");
+    assert_eq!(bob.1["chat_id"], carol.1["chat_id"]);
+    assert_eq!(bob.1["home_region"], carol.1["home_region"]);
+    let id = bob.1["chat_id"].as_str().unwrap().to_owned();
+
+    // Both use it at once from their own regions.
+    let mut b = Ws::connect(&us, &s.bob.1).await;
+    let mut c = Ws::connect(&ap, &s.carol.1).await;
+    let sent = b.send_text(&id, "hi-carol", "hi").await;
+    assert_eq!(
+        (sent["status"].as_str(), sent["seq"].as_u64()),
+        (Some("sent"), Some(1))
+    );
+    let sent = c.send_text(&id, "hi-bob", "hi").await;
+    assert_eq!(
+        (sent["status"].as_str(), sent["seq"].as_u64()),
+        (Some("sent"), Some(2))
+    );
+    assert_eq!(live(&mut b, &id, 2).await, live(&mut c, &id, 2).await);
+
+    // Asked again, from a third region too, it is the same chat.
+    let again = post(
+        s.cluster.base("eu-west"),
+        &s.alice.1,
+        "/v1/chats",
+        json!({"kind": "direct", "peer": s.bob.0}),
+    )
+    .await;
+    assert!(matches!(again.0, 200 | 201), "{again:?}");
+    let (status, same) = post(
+        &ap,
+        &s.carol.1,
+        "/v1/chats",
+        json!({"kind": "direct", "peer": s.bob.0}),
+    )
+    .await;
+    assert_eq!((status, same["chat_id"].as_str()), (200, Some(id.as_str())));
+}

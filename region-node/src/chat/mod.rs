@@ -11,6 +11,7 @@
 //! to the `seq` of the message that removed them, and receives nothing
 //! after it.
 
+mod direct;
 pub mod keys;
 pub mod meta;
 pub mod reads;
@@ -34,6 +35,7 @@ use crate::hlc::HlcClock;
 use crate::hub::{Hub, Outbound};
 use crate::mesh::peer::MeshDelta;
 use crate::mesh::{Mesh, PeerRequest};
+pub use direct::DirectCreated;
 use records::{ChatRecord, MemberRecord};
 use sequencer::{Appended, Change, Command, MAX_MEMBERS};
 
@@ -132,61 +134,6 @@ impl Chats {
     /// The store.
     pub fn db(&self) -> &store::Database {
         &self.ctx.db
-    }
-
-    /// The direct chat of `user` and `peer`, created on first use; the flag
-    /// tells whether this call created it.
-    #[tracing::instrument(skip(self))]
-    pub async fn direct(&self, user: &str, peer: &str) -> Result<(Chat, bool), ApiError> {
-        if user == peer {
-            return Err(ApiError::bad_request("a direct chat needs another user"));
-        }
-        let created = self
-            .ctx
-            .db
-            .run(|tx| {
-                let region = self.ctx.region.clone();
-                async move {
-                    if tx.get(&user_key(peer)).await?.is_none() {
-                        return Err(ApiError::not_found(format!("no such user {peer}")));
-                    }
-                    if let Some(id) = tx.get(&keys::direct(user, peer)).await? {
-                        return Ok((String::from_utf8_lossy(&id).into_owned(), false));
-                    }
-                    let chat_id = new_chat_id();
-                    let record = ChatRecord {
-                        chat_id: chat_id.clone(),
-                        kind: ChatKind::Direct,
-                        title: String::new(),
-                        description: String::new(),
-                        home_region: region,
-                        created_at: crate::clock::now_ms(),
-                        deleted: false,
-                    };
-                    tx.set(&keys::direct(user, peer), chat_id.as_bytes());
-                    tx.set(&keys::homed(&record.home_region, &chat_id), b"");
-                    tx.set(&keys::meta(&chat_id), &encode(&record));
-                    for id in [user, peer] {
-                        let member = MemberRecord {
-                            user_id: id.to_owned(),
-                            role: Role::Member,
-                            joined_seq: 0,
-                            removed_seq: None,
-                        };
-                        tx.set(&keys::member(&chat_id, id), &encode(&member));
-                        tx.set(&keys::user_chat(id, &chat_id), b"");
-                    }
-                    tx.set(&keys::members_count(&chat_id), &2u64.to_le_bytes());
-                    tx.set(&keys::last_seq(&chat_id), &0u64.to_le_bytes());
-                    Ok((chat_id, true))
-                }
-            })
-            .await?;
-        let chat = reads::load_chat(&self.ctx.db, &created.0).await?;
-        if created.1 {
-            self.announce(&chat);
-        }
-        Ok((chat, created.1))
     }
 
     /// A new group owned by `owner`, with `chat_created` as its first message.

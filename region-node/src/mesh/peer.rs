@@ -20,6 +20,14 @@ pub enum PeerRequest {
         /// The user it is for.
         user_id: String,
     },
+    /// The direct chat of `user` and `peer`, created if need be at the
+    /// receiving region, which owns the pair.
+    CreateDirect {
+        /// Who asks.
+        user: String,
+        /// The other user.
+        peer: String,
+    },
     /// Create a group homed at the receiving region, owned by `owner`.
     CreateGroup {
         /// The owner.

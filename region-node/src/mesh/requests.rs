@@ -39,6 +39,11 @@ async fn carry_out(state: &AppState, request: PeerRequest) -> Result<serde_json:
                 .await?;
             serde_json::to_value(chat).map_err(|e| ApiError::internal(&e))
         }
+        PeerRequest::CreateDirect { user, peer } => {
+            let (chat, created) = state.chats.direct_here(&user, &peer).await?;
+            let answer = crate::chat::DirectCreated { chat, created };
+            serde_json::to_value(answer).map_err(|e| ApiError::internal(&e))
+        }
         PeerRequest::CreateGroup {
             owner,
             title,
