@@ -36,12 +36,28 @@ pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    state
-        .accounts
-        .refresh(&request.refresh_token)
-        .await
-        .map(Json)
+    let refreshed = state.accounts.refresh(&request.refresh_token).await;
+    // A token another region of the mesh issued is rotated there.
+    let origin = crate::accounts::tokens::refresh_token_region(&request.refresh_token);
+    match (refreshed, origin, &state.mesh) {
+        (Err(error), Some(origin), Some(mesh))
+            if error.code == protocol::ErrorCode::Conflict
+                && mesh.config().topology.region(origin).is_some() =>
+        {
+            let ask = crate::mesh::PeerRequest::Refresh {
+                refresh_token: request.refresh_token.clone(),
+            };
+            let value = mesh.request(origin, &ask, REFRESH_WAIT).await?;
+            serde_json::from_value(value)
+                .map(Json)
+                .map_err(|e| ApiError::internal(&e))
+        }
+        (result, _, _) => result.map(Json),
+    }
 }
+
+/// How long a refresh waits for the region that issued the token.
+const REFRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `POST /v1/auth/logout` → 204; revokes the calling device.
 pub async fn logout(

@@ -20,6 +20,11 @@ pub enum PeerRequest {
         /// The user it is for.
         user_id: String,
     },
+    /// Rotate a refresh token the receiving region issued.
+    Refresh {
+        /// The token.
+        refresh_token: String,
+    },
     /// The direct chat of `user` and `peer`, created if need be at the
     /// receiving region, which owns the pair.
     CreateDirect {

@@ -39,6 +39,10 @@ async fn carry_out(state: &AppState, request: PeerRequest) -> Result<serde_json:
                 .await?;
             serde_json::to_value(chat).map_err(|e| ApiError::internal(&e))
         }
+        PeerRequest::Refresh { refresh_token } => {
+            let tokens = state.accounts.refresh(&refresh_token).await?;
+            serde_json::to_value(tokens).map_err(|e| ApiError::internal(&e))
+        }
         PeerRequest::CreateDirect { user, peer } => {
             let (chat, created) = state.chats.direct_here(&user, &peer).await?;
             let answer = crate::chat::DirectCreated { chat, created };
