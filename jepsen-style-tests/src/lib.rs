@@ -10,3 +10,4 @@
 pub mod checker;
 pub mod edn;
 pub mod history;
+pub mod report;
