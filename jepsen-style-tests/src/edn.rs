@@ -145,13 +145,13 @@ impl Plan {
         let mut keys: Vec<_> = self.keys.iter().collect();
         keys.sort_by_key(|(_, k)| **k);
         for (chat, k) in keys {
-            writeln!(out, ";; key {k} = chat {}", comment(chat))?;
+            writeln!(out, ";; key {k} = chat {}", string(chat))?;
         }
         for (region, p) in &self.final_process {
             writeln!(
                 out,
                 ";; process {p} = final reads in region {}",
-                comment(region)
+                string(region)
             )?;
         }
         for (i, (chat, sender, id)) in self.value_order.iter().enumerate() {
@@ -159,9 +159,9 @@ impl Plan {
                 out,
                 ";; value {} = chat {} sender {} client_msg_id {}",
                 i + 1,
-                comment(chat),
-                comment(sender),
-                comment(id)
+                string(chat),
+                string(sender),
+                string(id)
             )?;
         }
         Ok(())
@@ -274,7 +274,8 @@ fn exported(messages: &[Msg]) -> impl Iterator<Item = &Msg> {
     messages.iter().filter(|m| m.seq > 0 && m.kind != "system")
 }
 
-/// An EDN string literal.
+/// An EDN string literal; escaping newlines also keeps it safe inside a
+/// `;;` comment line.
 fn string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
@@ -309,11 +310,6 @@ fn keyword(text: &str) -> String {
     } else {
         name
     }
-}
-
-/// Text safe inside a `;;` comment line.
-fn comment(text: &str) -> String {
-    string(text)
 }
 
 #[cfg(test)]

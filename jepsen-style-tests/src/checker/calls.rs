@@ -202,6 +202,17 @@ fn build(
     let Process::Client(process) = inv.process else {
         return None;
     };
+    if matches!(inv.f, F::Send | F::Resolve)
+        && inv.user.is_none()
+        && done.is_none_or(|d| d.user.is_none())
+    {
+        // Without its sender a message cannot be found in the final log.
+        findings.add(Anomaly::new(
+            Class::Malformed,
+            indices.clone(),
+            format!("{:?} without a user", inv.f),
+        ));
+    }
     let pick = |field: fn(&Op) -> &Option<String>| {
         field(inv)
             .clone()
@@ -359,10 +370,20 @@ mod tests {
                 json!({"chat": "c", "after": 0, "messages": "no"}),
             ),
         ];
+        let mut anonymous = op(
+            6,
+            4,
+            OpType::Invoke,
+            F::Send,
+            json!({"chat": "c", "client_msg_id": "m", "text": ""}),
+        );
+        anonymous.user = None;
+        let mut ops = ops;
+        ops.push(anonymous);
         let mut findings = Findings::default();
         let calls = pair(&ops, &mut findings);
-        assert!(calls.is_empty());
+        assert_eq!(calls.len(), 1, "the anonymous send is kept");
         let classes = findings.into_classes();
-        assert_eq!(classes[&Class::Malformed].count, 4);
+        assert_eq!(classes[&Class::Malformed].count, 5);
     }
 }

@@ -54,6 +54,14 @@ pub fn write(dir: &Path, ops: &[Op], report: &Report) -> Result<(), ReportError>
     )
 }
 
+/// An operation's name as the history spells it (`set_meta`, …).
+fn f_name(f: crate::history::F) -> String {
+    serde_json::to_value(f)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{f:?}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +113,11 @@ mod tests {
         assert!(text.contains("VALID"), "{text}");
         let png = std::fs::read(out.join("timeline.png")).expect("read");
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    }
+
+    #[test]
+    fn operations_are_named_as_in_the_history() {
+        assert_eq!(f_name(F::SetMeta), "set_meta");
+        assert_eq!(f_name(F::Send), "send");
     }
 }

@@ -34,8 +34,11 @@ fn write_summary(out: &mut String, report: &Report) -> std::fmt::Result {
     for (f, counts) in &stats.by_f {
         writeln!(
             out,
-            "  {f:?}: {} ok, {} fail, {} info",
-            counts.ok, counts.fail, counts.info
+            "  {}: {} ok, {} fail, {} info",
+            super::f_name(*f),
+            counts.ok,
+            counts.fail,
+            counts.info
         )?;
     }
     writeln!(

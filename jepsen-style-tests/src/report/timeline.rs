@@ -68,7 +68,14 @@ fn latency_panel(
         .map(|(_, ms)| *ms)
         .fold(1.0f64, f64::max)
         * 2.0;
-    let floor = 0.1;
+    let floor = series
+        .latencies
+        .values()
+        .flatten()
+        .map(|(_, ms)| *ms)
+        .fold(top, f64::min)
+        .max(0.01)
+        / 2.0;
     let mut builder = ChartBuilder::on(area);
     builder.margin(12);
     if with_text {
@@ -100,7 +107,7 @@ fn latency_panel(
         )?;
         if with_text {
             drawn
-                .label(format!("{f:?}"))
+                .label(super::f_name(*f))
                 .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
         }
     }
@@ -109,7 +116,12 @@ fn latency_panel(
             series
                 .faults
                 .iter()
-                .map(|f| Text::new(f.label.clone(), (f.start_s, top / 1.6), (FONT, 13))),
+                .enumerate()
+                // Three staggered rows keep neighbouring labels apart.
+                .map(|(i, f)| {
+                    let y = top / 1.5f64.powi(1 + (i % 3) as i32);
+                    Text::new(f.label.clone(), (f.start_s, y), (FONT, 13))
+                }),
         )?;
         chart
             .configure_series_labels()
