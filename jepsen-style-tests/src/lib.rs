@@ -7,4 +7,7 @@
 //! are prefixes of that order, causality, convergence of metadata, and
 //! membership.
 
+pub mod checker;
+pub mod edn;
 pub mod history;
+pub mod report;
