@@ -47,7 +47,13 @@ pub fn classify(error: &ClientError) -> Failure {
         }
         ClientError::Unexpected { status, .. } => Failure::Info(format!("http_{status}")),
         ClientError::Transport(e) if e.is_timeout() => Failure::timeout(),
-        ClientError::Transport(e) => Failure::Info(format!("transport: {e}")),
+        // Short categories: the URL and chain of causes repeat the op's own
+        // fields and make errors impossible to group.
+        ClientError::Transport(e) if e.is_connect() => Failure::Info("connect".to_owned()),
+        ClientError::Transport(e) if e.is_body() || e.is_decode() => {
+            Failure::Info("answer_lost".to_owned())
+        }
+        ClientError::Transport(_) => Failure::Info("transport".to_owned()),
         ClientError::Url(reason) => Failure::Fail(format!("url: {reason}")),
     }
 }
