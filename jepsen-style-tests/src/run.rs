@@ -279,6 +279,31 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn existing_deployments_refuse_faults_they_cannot_take_before_starting() {
+        let out = tempfile::tempdir().expect("tempdir");
+        let options = RunOptions {
+            regions_file: PathBuf::from("does-not-matter.yaml"),
+            existing: true,
+            time: Duration::from_secs(1),
+            nemesis: "skew,kill,partition".parse().expect("kinds"),
+            seed: 1,
+            rate: 1.0,
+            users: 3,
+            out: out.path().join("run"),
+            region_node: PathBuf::from("region-node"),
+            sabotage: None,
+            converge_within: Duration::from_secs(1),
+        };
+        let error = run(options, Status::default())
+            .await
+            .expect_err("refused")
+            .to_string();
+        assert!(error.contains("only the skew nemesis"), "{error}");
+        assert!(error.contains("partition, kill"), "{error}");
+        assert!(!out.path().join("run").exists(), "nothing was started");
+    }
+
     #[test]
     fn durations_parse_with_units() {
         assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));

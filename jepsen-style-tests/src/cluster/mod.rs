@@ -440,3 +440,43 @@ fn infos(topology: &Topology) -> Vec<RegionInfo> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_existing_deployment_refuses_every_fault_but_skew() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let yaml = dir.path().join("regions.yaml");
+        std::fs::write(
+            &yaml,
+            "regions:\n  - { name: a, location: { lat: 0, lon: 0 }, http: 0.0.0.0:1, quic: 127.0.0.1:2 }\n  - { name: b, location: { lat: 1, lon: 1 }, http: 127.0.0.1:3, quic: 127.0.0.1:4 }\n",
+        )
+        .expect("write");
+        let cluster = Cluster::existing(&yaml).expect("existing");
+        assert!(!cluster.is_local());
+        assert_eq!(cluster.names(), ["a", "b"]);
+        assert_eq!(cluster.base("a").expect("a"), "http://127.0.0.1:1");
+        let refused = |r: Result<(), ClusterError>| matches!(r, Err(ClusterError::NotLocal { .. }));
+        assert!(refused(cluster.kill("a").await));
+        assert!(refused(cluster.pause("a").await));
+        assert!(refused(cluster.cut("a", "b", true)));
+        assert!(refused(cluster.set_link_faults(
+            "a",
+            "b",
+            LinkFaults::default()
+        )));
+        assert!(matches!(
+            cluster.kill("nowhere").await,
+            Err(ClusterError::UnknownRegion(_))
+        ));
+        // Skew is attempted (and fails here only because nothing listens).
+        assert!(matches!(
+            cluster.set_skew("b", 100).await,
+            Err(ClusterError::Http { .. })
+        ));
+        // Healing an existing deployment without skew touches nothing.
+        cluster.heal_all(false).await.expect("nothing to heal");
+    }
+}
