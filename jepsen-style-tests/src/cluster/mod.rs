@@ -144,6 +144,8 @@ pub struct Cluster {
     topology: Topology,
     local: Option<Local>,
     http: reqwest::Client,
+    /// Regions found exited on their own (and restarted) while healing.
+    crashed: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 fn create_dir(path: &Path) -> Result<(), ClusterError> {
@@ -243,6 +245,7 @@ impl Cluster {
             topology,
             local: Some(Local { processes, links }),
             http: reqwest::Client::new(),
+            crashed: std::sync::Mutex::default(),
         };
         if let Some(local) = &cluster.local {
             for process in &local.processes {
@@ -261,6 +264,7 @@ impl Cluster {
             topology,
             local: None,
             http: reqwest::Client::new(),
+            crashed: std::sync::Mutex::default(),
         })
     }
 
@@ -387,6 +391,15 @@ impl Cluster {
             local.links.heal();
             for (process, region) in local.processes.iter().zip(&self.regions) {
                 note(process.signal_stop(false).await.map(|_| ()));
+                if let Some(status) = process.exited() {
+                    // Not a fault of ours: the node died by itself, which
+                    // the run must report even though it is restarted.
+                    tracing::warn!(region = %region.name, %status, "region exited by itself");
+                    self.crashed
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((region.name.clone(), status.to_string()));
+                }
                 if !process.is_running() || process.exited().is_some() {
                     note(process.kill().await);
                     note(self.restart(&region.name).await);
@@ -404,17 +417,24 @@ impl Cluster {
         }
     }
 
-    /// Regions whose process exited by itself, with the status.
+    /// Regions whose process exited by itself, with the status: those
+    /// found (and restarted) while healing, and those exited now.
     pub fn exited(&self) -> Vec<(String, String)> {
-        let Some(local) = &self.local else {
-            return Vec::new();
-        };
-        local
-            .processes
-            .iter()
-            .zip(&self.regions)
-            .filter_map(|(p, r)| p.exited().map(|s| (r.name.clone(), s.to_string())))
-            .collect()
+        let mut exited = self
+            .crashed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(local) = &self.local {
+            exited.extend(
+                local
+                    .processes
+                    .iter()
+                    .zip(&self.regions)
+                    .filter_map(|(p, r)| p.exited().map(|s| (r.name.clone(), s.to_string()))),
+            );
+        }
+        exited
     }
 
     /// Stops every region (SIGKILL: the run's data is kept for inspection,
