@@ -6,8 +6,23 @@
 //! acknowledged is lost, one gapless order per chat in every region, reads
 //! are prefixes of that order, causality, convergence of metadata, and
 //! membership.
+//!
+//! - [`history`]: the recorded events and their on-disk format.
+//! - [`cluster`]: the mesh under test: region processes, link proxies, or
+//!   an existing deployment.
+//! - [`nemesis`]: the seeded schedule of faults and its execution.
+//! - [`workload`]: users, groups and client processes that record what they
+//!   did and saw.
+//! - [`run`]: one whole run: cluster, workload, nemesis, heal, final reads.
+//! - [`checker`]: the guarantees, checked over a history.
+//! - [`report`]: `results.json`, a readable summary and a timeline chart.
+//! - [`edn`]: the history in Elle's list-append form.
 
 pub mod checker;
+pub mod cluster;
 pub mod edn;
 pub mod history;
+pub mod nemesis;
 pub mod report;
+pub mod run;
+pub mod workload;
