@@ -17,6 +17,7 @@
 //! - [`checker`]: the guarantees, checked over a history.
 //! - [`report`]: `results.json`, a readable summary and a timeline chart.
 //! - [`edn`]: the history in Elle's list-append form.
+//! - [`verdict`]: check a history file and write the report beside it.
 
 pub mod checker;
 pub mod cluster;
@@ -25,4 +26,5 @@ pub mod history;
 pub mod nemesis;
 pub mod report;
 pub mod run;
+pub mod verdict;
 pub mod workload;

@@ -1,7 +1,7 @@
 //! `jepsen-style-tests`: run a workload with faults against a mesh, or
 //! re-check a saved history.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -23,10 +23,15 @@ enum Command {
     /// Run a workload against a mesh while injecting faults; writes
     /// OUT/history.jsonl.
     Run(RunArgs),
-    /// Check a saved history.
+    /// Check a saved history; writes the report next to it (or into
+    /// --out). Exits 1 if it finds an anomaly.
     Check {
         /// The history (JSON lines).
         history: PathBuf,
+        /// Where to write results.json, summary.txt, timeline.png and
+        /// history.edn [default: the history's directory].
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -84,13 +89,27 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Run(args) => run(args).await,
-        Command::Check { history } => {
-            let ops = jepsen::history::read(&history)
-                .with_context(|| format!("read {}", history.display()))?;
-            println!("{}: {} operations", history.display(), ops.len());
-            Ok(())
+        Command::Check { history, out } => {
+            let out = out.unwrap_or_else(|| {
+                history
+                    .parent()
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            });
+            verdict(&history, &out)
         }
     }
+}
+
+/// Checks a history, prints the summary and where the report is; an
+/// anomaly makes the process exit with 1.
+fn verdict(history: &Path, out: &Path) -> anyhow::Result<()> {
+    let report = jepsen::verdict::check_file(history, out)?;
+    println!("{}", jepsen::report::summary(&report));
+    println!("report: {}", out.join("summary.txt").display());
+    if !report.is_valid() {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -177,8 +196,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     for (region, status) in &summary.exited {
         eprintln!("jepsen: region {region} exited by itself: {status}");
     }
-    println!("{}", summary.history.display());
-    Ok(())
+    println!("history: {}", summary.history.display());
+    let out = summary
+        .history
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    verdict(&summary.history, &out)
 }
 
 /// A live line on stderr: elapsed time, phase, completions, faults.

@@ -5,17 +5,19 @@
 //! seq on; `member_removed` (or `member_left`) at seq n lets its users see
 //! up to n and nothing after, until they are added again. A user who was
 //! never a member (when the initial members are known) may see nothing.
-//! Users not yet added are not judged on earlier seqs: a chat may show
-//! history to a new member.
+//! Users not yet added are not judged on earlier seqs: a chat shows its
+//! whole history to a new member, and so to a member added again, once an
+//! `add_member` for them was invoked before the observation ended.
 //!
 //! Violations: a read or push to a device of a user showing a seq that
-//! user may not see, and an ok send whose message landed where its sender
-//! was not a member.
+//! user may not see. Sends are not judged: guarantee 6 is about what
+//! members receive, and a send a non-home region took while the sender was
+//! a member there is sequenced even if a removal overtook it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Input;
-use super::calls::Body;
+use super::calls::{Body, Call};
 use super::finals::Canonical;
 use super::outcome::{Anomaly, Class, Findings};
 
@@ -95,8 +97,44 @@ impl Roster {
     }
 }
 
-/// Reports messages seen or sent by users who were not members then.
+impl Roster {
+    /// Whether `user` was added again at some seq after `seq`.
+    fn added_after(&self, user: &str, seq: u64) -> bool {
+        self.events
+            .get(user)
+            .is_some_and(|events| events.iter().any(|(at, added)| *added && *at > seq))
+    }
+}
+
+/// (chat, user) → history positions where adding that user was invoked.
+fn add_invokes(input: &Input<'_>) -> BTreeMap<(String, String), Vec<usize>> {
+    let mut adds: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for call in &input.calls {
+        let Some(op) = input.ops.get(call.invoke) else {
+            continue;
+        };
+        if op.f != crate::history::F::AddMember {
+            continue;
+        }
+        if let Ok(add) = op.value_as::<crate::history::Membership>() {
+            adds.entry((add.chat, add.member))
+                .or_default()
+                .push(call.invoke);
+        }
+    }
+    adds
+}
+
+/// Whether `call` ended after adding `user` to its chat again was invoked.
+fn after_an_add(adds: &BTreeMap<(String, String), Vec<usize>>, call: &Call, user: &str) -> bool {
+    let end = call.complete.unwrap_or(call.invoke);
+    adds.get(&(call.chat.clone(), user.to_owned()))
+        .is_some_and(|invokes| invokes.iter().any(|at| *at < end))
+}
+
+/// Reports messages seen by users who were not members then.
 pub(super) fn check(input: &Input<'_>, findings: &mut Findings) {
+    let adds = add_invokes(input);
     let rosters: BTreeMap<&str, (Roster, &Canonical)> = input
         .finals
         .canonical
@@ -108,21 +146,17 @@ pub(super) fn check(input: &Input<'_>, findings: &mut Findings) {
         else {
             continue;
         };
+        let readded = |seq: u64| roster.added_after(user, seq) && after_an_add(&adds, call, user);
+        let refuses = |seq: u64| roster.refuses(user, seq).filter(|_| !readded(seq));
         let problem = match &call.body {
             Body::Read { ok: Some(read), .. } => read
                 .messages
                 .iter()
                 .filter(|m| m.seq > 0)
-                .find_map(|m| roster.refuses(user, m.seq).map(|why| (m.seq, "read", why))),
-            Body::Recv { ok: Some(recv) } if recv.message.seq > 0 => roster
-                .refuses(user, recv.message.seq)
-                .map(|why| (recv.message.seq, "was pushed", why)),
-            Body::Send {
-                client_msg_id,
-                ok: Some(_),
-            } => canonical
-                .find(user, client_msg_id)
-                .and_then(|m| roster.refuses(user, m.seq).map(|why| (m.seq, "sent", why))),
+                .find_map(|m| refuses(m.seq).map(|why| (m.seq, "read", why))),
+            Body::Recv { ok: Some(recv) } if recv.message.seq > 0 => {
+                refuses(recv.message.seq).map(|why| (recv.message.seq, "was pushed", why))
+            }
             _ => None,
         };
         if let Some((seq, what, why)) = problem {
@@ -144,6 +178,7 @@ pub(super) fn check(input: &Input<'_>, findings: &mut Findings) {
 mod tests {
     use super::super::testkit::{H, flagged, msg, system};
     use super::*;
+    use crate::history::{F, OpType};
 
     fn log() -> Vec<crate::history::Msg> {
         vec![
@@ -183,12 +218,35 @@ mod tests {
     }
 
     #[test]
-    fn a_send_landing_after_removal_is_a_violation() {
+    fn a_member_added_again_sees_what_was_sent_while_away_only_after_the_add() {
+        let log = log();
+        let add = serde_json::json!({"chat": "c", "member": "u2"});
+        // Pushed seq 4 while still removed: a violation.
+        let mut early = H::default();
+        early.recv(2, "c", &log[3]);
+        early.invoke(1, F::AddMember, add.clone());
+        early.done(1, OpType::Ok, F::AddMember, add.clone());
+        early.final_read("r1", "c", &log);
+        assert_eq!(flagged(&early.check()), vec![Class::MembershipViolation]);
+        // Once the add was asked for, the whole history may show.
+        let mut late = H::default();
+        late.invoke(1, F::AddMember, add.clone());
+        late.done(1, OpType::Ok, F::AddMember, add);
+        late.recv(2, "c", &log[3]);
+        late.read(2, "c", 0, &log);
+        late.final_read("r1", "c", &log);
+        let report = late.check();
+        assert!(report.is_valid(), "{report:?}");
+    }
+
+    #[test]
+    fn a_send_overtaken_by_its_senders_removal_is_not_judged() {
         let mut log = log();
         log[3] = msg(4, 4, "u2", "late");
         let mut h = H::default();
         h.send(2, "c", "late").sent(2, "c", "late", 4, 4);
         h.final_read("r1", "c", &log);
-        assert_eq!(flagged(&h.check()), vec![Class::MembershipViolation]);
+        let report = h.check();
+        assert!(report.is_valid(), "{report:?}");
     }
 }

@@ -1,7 +1,10 @@
-//! `read_your_writes`: once a process was told `sent` with seq s, a later
-//! read of that chat by the same process in the same region (invoked after
-//! the answer, asking from below s) must reach s. A process stays in one
-//! region, so the region that answered `sent` is the one it reads from.
+//! `read_your_writes` in the chat's home region: once a process talking to
+//! the home was told `sent` with seq s, a later read of that chat by the
+//! same process (invoked after the answer, asking from below s) must reach
+//! s. Other regions answer `sent` for a forwarded send when the home
+//! committed it, which may be before their replica holds it, so they are
+//! not judged. The home is what the final metadata reads said; a chat
+//! whose home no region told is not judged.
 
 use super::Input;
 use super::calls::Body;
@@ -10,10 +13,24 @@ use super::sweep::{Observation, max_before};
 
 /// Reports reads that missed their own process's sequenced sends.
 pub(super) fn check(input: &Input<'_>, findings: &mut Findings) {
+    let homes: std::collections::BTreeMap<&str, &str> = input
+        .finals
+        .meta
+        .iter()
+        .filter_map(|(chat, regions)| {
+            let home = regions.values().find_map(|m| m.meta.home.as_deref())?;
+            Some((chat.as_str(), home))
+        })
+        .collect();
     let mut observations = Vec::new();
     let mut reads = Vec::new();
     let mut queries = Vec::new();
     for call in &input.calls {
+        let at_home = call.region.is_some()
+            && homes.get(call.chat.as_str()).copied() == call.region.as_deref();
+        if !at_home {
+            continue;
+        }
         let key = (call.process, call.chat.as_str(), call.region.as_deref());
         match &call.body {
             Body::Send { ok: Some(ok), .. } if ok.status == "sent" => {
@@ -71,8 +88,22 @@ mod tests {
         h.send(1, "c", "b").sent(1, "c", "b", 2, 2);
         h.read(1, "c", 0, &log[..1]);
         h.final_read("r1", "c", &log);
+        h.final_home("r1", "c", "r1");
         let report = h.check();
         assert_eq!(flagged(&report), vec![Class::ReadYourWrites]);
+    }
+
+    #[test]
+    fn reads_outside_the_home_are_not_judged() {
+        let log = [msg(1, 1, "u1", "a"), msg(2, 2, "u1", "b")];
+        let mut h = H::default();
+        h.send(1, "c", "a").sent(1, "c", "a", 1, 1);
+        h.send(1, "c", "b").sent(1, "c", "b", 2, 2);
+        h.read(1, "c", 0, &log[..1]);
+        h.final_read("r1", "c", &log);
+        h.final_home("r1", "c", "r2");
+        let report = h.check();
+        assert!(report.is_valid(), "{report:?}");
     }
 
     #[test]
@@ -85,6 +116,7 @@ mod tests {
         h.read(1, "c", 2, &[]);
         h.read(3, "c", 0, &log);
         h.final_read("r1", "c", &log);
+        h.final_home("r1", "c", "r1");
         let report = h.check();
         assert!(report.is_valid(), "{report:?}");
     }

@@ -172,6 +172,20 @@ impl H {
         self
     }
 
+    /// A final metadata read of `chat` in `region` naming its home.
+    pub fn final_home(&mut self, region: &str, chat: &str, home: &str) -> &mut Self {
+        self.push(
+            Process::final_reader(),
+            OpType::Ok,
+            F::FinalMeta,
+            json!({"chat": chat, "title": "", "description": "", "home": home}),
+        );
+        if let Some(op) = self.ops.last_mut() {
+            op.region = Some(region.to_owned());
+        }
+        self
+    }
+
     /// A nemesis event.
     pub fn fault(&mut self, fault: &str, action: &str, regions: &[&str]) -> &mut Self {
         self.push(

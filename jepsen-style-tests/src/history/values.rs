@@ -215,6 +215,9 @@ pub struct Meta {
     pub title: String,
     /// Description.
     pub description: String,
+    /// The chat's home region, as the region answered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<String>,
 }
 
 /// `add_member` / `remove_member`.

@@ -218,6 +218,7 @@ mod tests {
                 chat: "c".into(),
                 title: title.into(),
                 description: String::new(),
+                home: None,
             }),
         }
     }

@@ -32,6 +32,7 @@ pub fn meta(chat: &Chat) -> Meta {
         chat: chat.chat_id.clone(),
         title: chat.title.clone(),
         description: chat.description.clone(),
+        home: Some(chat.home_region.clone()),
     }
 }
 

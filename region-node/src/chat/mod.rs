@@ -299,7 +299,7 @@ impl Chats {
         text: &str,
     ) -> Result<SendMessageResponse, ApiError> {
         let answer = self
-            .enqueue_send(sender, chat_id, client_msg_id, text)
+            .enqueue_send(sender, chat_id, client_msg_id, text, false)
             .await?;
         let appended = answer
             .await
@@ -315,6 +315,7 @@ impl Chats {
         chat_id: &str,
         client_msg_id: &str,
         text: &str,
+        forwarded: bool,
     ) -> Result<oneshot::Receiver<Result<Appended, ApiError>>, ApiError> {
         validate_send(client_msg_id, text)?;
         let (reply, answer) = oneshot::channel();
@@ -322,6 +323,7 @@ impl Chats {
             author: sender.to_owned(),
             client_msg_id: client_msg_id.to_owned(),
             text: text.to_owned(),
+            forwarded,
             reply,
         };
         self.registry.send(chat_id, command).await?;

@@ -96,6 +96,9 @@ pub enum Command {
         client_msg_id: String,
         /// Text.
         text: String,
+        /// Forwarded by another region, which took it while the sender was
+        /// a member there.
+        forwarded: bool,
         /// Answer.
         reply: oneshot::Sender<Result<Appended, ApiError>>,
     },
@@ -145,11 +148,13 @@ pub enum Command {
     },
 }
 
-/// A queued send: author, client_msg_id, text, and where to answer.
+/// A queued send: author, client_msg_id, text, whether another region
+/// forwarded it, and where to answer.
 type PendingAppend = (
     String,
     String,
     String,
+    bool,
     oneshot::Sender<Result<Appended, ApiError>>,
 );
 
@@ -239,9 +244,10 @@ impl ChatTask {
                     author,
                     client_msg_id,
                     text,
+                    forwarded,
                     reply,
                 } => {
-                    appends.push((author, client_msg_id, text, reply));
+                    appends.push((author, client_msg_id, text, forwarded, reply));
                 }
                 other => {
                     if !appends.is_empty() {
@@ -351,12 +357,17 @@ impl ChatTask {
         let mut fresh: Vec<Message> = Vec::new();
         let mut outcomes: Vec<Result<Appended, ApiError>> = Vec::with_capacity(appends.len());
         let mut in_batch: HashMap<(String, String), Appended> = HashMap::new();
-        for (author, client_msg_id, text, _) in &appends {
+        for (author, client_msg_id, text, forwarded, _) in &appends {
             if self.record.deleted {
                 outcomes.push(Err(ApiError::not_found("chat was deleted")));
                 continue;
             }
-            if !self.is_current(author) {
+            // A send another region forwarded was taken there while the
+            // sender was a member as that region knew it; it may already have
+            // been answered `accepted`, a promise to sequence it, so a removal
+            // that overtook it does not refuse it.
+            let was_member = *forwarded && self.members.contains_key(author);
+            if !self.is_current(author) && !was_member {
                 outcomes.push(Err(ApiError::new(
                     ErrorCode::NotMember,
                     "not a member of this chat",
@@ -452,7 +463,7 @@ impl ChatTask {
         }
         self.last_seq = next;
         self.committed();
-        for ((_, _, _, reply), outcome) in appends.into_iter().zip(outcomes) {
+        for ((_, _, _, _, reply), outcome) in appends.into_iter().zip(outcomes) {
             let _ = reply.send(outcome);
         }
         for message in &fresh {
@@ -875,7 +886,7 @@ impl ChatTask {
 }
 
 fn fail_all(appends: Vec<PendingAppend>, error: &ApiError) {
-    for (_, _, _, reply) in appends {
+    for (_, _, _, _, reply) in appends {
         let _ = reply.send(Err(ApiError::new(error.code, error.message.clone())));
     }
 }

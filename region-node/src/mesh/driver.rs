@@ -245,12 +245,18 @@ impl Driver {
     }
 
     async fn on_message(&mut self, peer: &str, now: Millis, message: PeerMessage) {
-        if let PeerMessage::Entries { entries, .. } = &message {
-            for entry in entries {
-                if let Err(error) = self.mesh.clock().update(entry.hlc) {
-                    tracing::warn!(%peer, %error, "entry clock too far ahead");
-                }
-            }
+        // Entries whose clock this region cannot take in would show
+        // messages that a reply from here would order before: they are
+        // refused (not acknowledged, so the peer ships them again) until the
+        // peer's clock is back within the max offset.
+        if let PeerMessage::Entries { entries, .. } = &message
+            && let Some(error) = entries
+                .iter()
+                .find_map(|entry| self.mesh.clock().update(entry.hlc).err())
+        {
+            tracing::warn!(%peer, %error, "entries refused until the peer's clock is within the max offset");
+            self.state.metrics.refused(peer, RefusalReason::ClockOffset);
+            return;
         }
         match route(message) {
             Routed::Shipper(input) => self.shipper(peer, now, input),
@@ -264,8 +270,13 @@ impl Driver {
     /// send (the chat dedups by client_msg_id) and answer when committed.
     /// The chat's queue is entered here, in arrival order.
     async fn sequence(&mut self, peer: &str, item: ForwardSend) {
+        // Sequenced under a clock that could not take in the sender's, the
+        // message would order before what its sender had seen: leave it
+        // unanswered, and the forwarding region's outbox sends it again.
         if let Err(error) = self.mesh.clock().update(item.hlc) {
-            tracing::warn!(%peer, %error, "forwarded send clock too far ahead");
+            tracing::warn!(%peer, %error, "forwarded send refused until the peer's clock is within the max offset");
+            self.state.metrics.refused(peer, RefusalReason::ClockOffset);
+            return;
         }
         let enqueued = self
             .state
@@ -275,6 +286,7 @@ impl Driver {
                 &item.chat_id,
                 &item.client_msg_id,
                 &item.text,
+                true,
             )
             .await;
         let mesh = self.mesh.clone();

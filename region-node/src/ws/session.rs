@@ -174,7 +174,7 @@ async fn handle(
             }
             match state
                 .chats
-                .enqueue_send(&who.user_id, &chat_id, &client_msg_id, &text)
+                .enqueue_send(&who.user_id, &chat_id, &client_msg_id, &text, false)
                 .await
             {
                 Ok(answer) => {

@@ -26,7 +26,7 @@ impl ChatTask {
     pub(super) async fn forward(&mut self, appends: Vec<PendingAppend>) {
         let home = self.record.home_region.clone();
         let Some(mesh) = self.ctx.mesh.clone() else {
-            for (_, _, _, reply) in appends {
+            for (_, _, _, _, reply) in appends {
                 let _ = reply.send(Err(ApiError::new(
                     ErrorCode::HomeUnreachable,
                     format!("this chat is homed in region {home}, outside this node's mesh"),
@@ -34,7 +34,7 @@ impl ChatTask {
             }
             return;
         };
-        for (author, client_msg_id, text, reply) in appends {
+        for (author, client_msg_id, text, _, reply) in appends {
             if self.record.deleted {
                 let _ = reply.send(Err(ApiError::not_found("chat was deleted")));
                 continue;
