@@ -57,7 +57,7 @@ pub struct NodeArgs {
     /// reorder, skip-fsync, ignore-removal, hlc-backwards), to check that a
     /// consistency harness catches it. Refused unless the environment also
     /// has CHATMESH_SABOTAGE_ALLOWED=yes.
-    #[arg(long, env = "CHATMESH_SABOTAGE", hide = true)]
+    #[arg(long, env = "CHATMESH_SABOTAGE")]
     pub sabotage: Option<crate::testing::Sabotage>,
 }
 
