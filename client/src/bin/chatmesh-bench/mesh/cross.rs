@@ -14,7 +14,8 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
 
-use super::{REGION_NAMES, fixture, measure, ms_cell, quantiles_ms};
+use super::fixture::{self, SetSpec};
+use super::{REGION_NAMES, measure, ms_cell, quantiles_ms};
 use crate::load::{Phase, Senders};
 use crate::node::{Mesh, MeshSpec, TargetArgs};
 use crate::workers::Pool;
@@ -106,40 +107,36 @@ async fn scenario(mesh: &Mesh, args: &CrossArgs, one_way: Duration) -> Result<()
     let far = &mesh.regions.get(1).context("a receivers' region")?.base;
     let bar = stats::progress("cross");
     let prefix = accounts::run_prefix("cross");
-    bar.set_message(format!("creating {} receivers", args.receivers));
-    let receivers = fixture::receivers(home, far, &prefix, args.receivers).await?;
-    let mut sets = Vec::new();
-    for (k, &placement) in args.placements.iter().enumerate() {
-        bar.set_message(format!("creating {} chats for {placement:?}", args.chats));
-        let sender_at = match placement {
-            Placement::Home => home,
-            Placement::Remote => far,
-        };
-        let pairs = fixture::chats(
-            home,
-            sender_at,
-            &format!("{prefix}{k}"),
-            args.chats,
-            &receivers.user_ids,
-        )
-        .await?;
-        sets.push((placement, sender_at, pairs));
-    }
-    bar.set_message("waiting for the chats to replicate");
-    let expected: Vec<usize> = fixture::chats_per_receiver(args.chats, args.receivers)
-        .into_iter()
-        .map(|n| n * sets.len())
+    bar.set_message(format!(
+        "creating {} receivers and {} chats",
+        args.receivers,
+        args.chats * args.placements.len()
+    ));
+    let specs: Vec<SetSpec<'_>> = args
+        .placements
+        .iter()
+        .map(|placement| SetSpec {
+            chats: args.chats,
+            sender_at: match placement {
+                Placement::Home => home,
+                Placement::Remote => far,
+            },
+        })
         .collect();
-    fixture::wait_replicated(far, &receivers.tokens, &expected).await?;
-    bar.set_message(format!("connecting {} receivers", receivers.tokens.len()));
-    let (mut pool, connected) = Pool::start(far, &receivers.tokens, args.procs).await?;
+    let layout = fixture::layout(home, far, &prefix, args.receivers, &specs).await?;
+    bar.set_message(format!("connecting {} receivers", layout.receivers.len()));
+    let (mut pool, connected) = Pool::start(far, &layout.receivers, args.procs).await?;
     pool.report().await?;
     // Long enough for a send's two hops and a last batch after the answers.
     let settle = Duration::from_secs(2) + one_way * 4;
     let mut rows = Vec::new();
-    for (placement, sender_at, pairs) in sets {
-        bar.set_message(format!("connecting {} senders at {sender_at}", pairs.len()));
-        let mut senders = Senders::connect(sender_at, pairs).await?;
+    for ((&placement, spec), pairs) in args.placements.iter().zip(&specs).zip(layout.sets) {
+        bar.set_message(format!(
+            "connecting {} senders at {}",
+            pairs.len(),
+            spec.sender_at
+        ));
+        let mut senders = Senders::connect(spec.sender_at, pairs).await?;
         for &rate in &args.rates {
             let phase = Phase {
                 rate,

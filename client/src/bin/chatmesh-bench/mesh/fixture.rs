@@ -21,73 +21,84 @@ const PASSWORD: &str = "bench-password";
 const REPLICATION_WAIT: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(100);
 
-/// Receiving users, registered at the home and logged in elsewhere.
-pub struct Receivers {
-    /// Their user ids, in order.
-    pub user_ids: Vec<String>,
-    /// One access token per user, for a device in the receivers' region.
-    pub tokens: Vec<String>,
+/// Accounts and chats of a run, ready to connect.
+pub struct Layout {
+    /// One token per receiving user, for a device in the receivers' region.
+    pub receivers: Vec<String>,
+    /// Per sender set: a sender device's token and its chat, per chat.
+    pub sets: Vec<Vec<(String, String)>>,
 }
 
-/// Registers `n` users `{prefix}r{i}` at `home` and logs each in once at
-/// `at`.
-pub async fn receivers(home: &str, at: &str, prefix: &str, n: usize) -> Result<Receivers> {
-    let home = Client::new(home)?;
-    let there = Client::new(at)?;
-    let pairs: Vec<(String, String)> = futures::stream::iter(0..n)
-        .map(|i| {
-            let (home, there) = (home.clone(), there.clone());
-            let name = format!("{prefix}r{i}");
-            async move {
-                let user_id = register(&home, &name).await?;
-                let token = login(&there, &name).await?;
-                Ok::<_, anyhow::Error>((user_id, token))
-            }
-        })
-        .buffered(CONCURRENCY)
-        .try_collect()
-        .await?;
-    let (user_ids, tokens) = pairs.into_iter().unzip();
-    Ok(Receivers { user_ids, tokens })
+/// A sender set to create: `chats` chats homed at the home region, their
+/// senders logged in at `sender_at`.
+pub struct SetSpec<'a> {
+    /// Chats, each with its own sender user.
+    pub chats: usize,
+    /// Base URL of the region the senders connect to.
+    pub sender_at: &'a str,
 }
 
-/// Creates `n` groups at `home`, group `i` owned by its own sender user
-/// `{prefix}s{i}` with receiver `i % receivers.len()` as the other member;
-/// answers, per group, a token of its sender's device logged in at
-/// `sender_at` and the chat id (the pairs [`crate::load::Senders`] takes).
-pub async fn chats(
+/// Registers every user at `home` (receivers `{prefix}r{i}`, senders of set
+/// `k` `{prefix}s{k}_{i}`), creates every chat there (owned by its sender,
+/// with a receiver as the other member, round robin), logs senders in where
+/// they send from and receivers in at `far`, and waits until `far` holds
+/// every chat.
+pub async fn layout(
     home: &str,
-    sender_at: &str,
+    far: &str,
     prefix: &str,
-    n: usize,
-    receivers: &[String],
-) -> Result<Vec<(String, String)>> {
-    if receivers.is_empty() {
-        bail!("chats need at least one receiver");
+    receivers: usize,
+    sets: &[SetSpec<'_>],
+) -> Result<Layout> {
+    let receiver_names = names(&format!("{prefix}r"), receivers);
+    let set_names: Vec<Vec<String>> = sets
+        .iter()
+        .enumerate()
+        .map(|(k, set)| names(&format!("{prefix}s{k}_"), set.chats))
+        .collect();
+    let receiver_ids = register_all(home, &receiver_names).await?;
+    for names in &set_names {
+        register_all(home, names).await?;
     }
+    let mut built = Vec::new();
+    for (set, names) in sets.iter().zip(&set_names) {
+        let owners = login_all(home, names).await?;
+        let chats = groups(home, &owners, &receiver_ids).await?;
+        // A sender at the home sends from the device that made the chat.
+        let tokens = if set.sender_at == home {
+            owners
+        } else {
+            login_all(set.sender_at, names).await?
+        };
+        built.push(tokens.into_iter().zip(chats).collect());
+    }
+    let tokens = login_all(far, &receiver_names).await?;
+    let mut expected = vec![0; receivers];
+    for set in sets {
+        for (total, n) in expected
+            .iter_mut()
+            .zip(chats_per_receiver(set.chats, receivers))
+        {
+            *total += n;
+        }
+    }
+    wait_replicated(far, &tokens, &expected).await?;
+    Ok(Layout {
+        receivers: tokens,
+        sets: built,
+    })
+}
+
+/// Registers one user per name at `home`; answers their ids, in order.
+async fn register_all(home: &str, names: &[String]) -> Result<Vec<String>> {
     let home = Client::new(home)?;
-    let there = Client::new(sender_at)?;
-    futures::stream::iter(0..n)
-        .map(|i| {
-            let (home, there) = (home.clone(), there.clone());
-            let name = format!("{prefix}s{i}");
-            let member = receivers[i % receivers.len()].clone();
+    futures::stream::iter(names)
+        .map(|name| {
+            let home = home.clone();
             async move {
-                register(&home, &name).await?;
-                let owner = login(&home, &name).await?;
-                let chat = home
-                    .with_token(&owner)
-                    .create_group(&format!("mesh bench {i}"), &[member], None)
+                home.register(name, PASSWORD, None)
                     .await
-                    .with_context(|| format!("create chat {i}"))?;
-                // A sender at the home sends from the device that created
-                // the chat; elsewhere it logs in there.
-                let token = if there.base_url() == home.base_url() {
-                    owner
-                } else {
-                    login(&there, &name).await?
-                };
-                Ok::<_, anyhow::Error>((token, chat.chat_id))
+                    .with_context(|| format!("register {name} at {}", home.base_url()))
             }
         })
         .buffered(CONCURRENCY)
@@ -95,9 +106,50 @@ pub async fn chats(
         .await
 }
 
+/// Logs each user in once at `at` (a new device); answers the access
+/// tokens, in order. Register everyone first: a login elsewhere than the
+/// home waits for its account to replicate.
+async fn login_all(at: &str, names: &[String]) -> Result<Vec<String>> {
+    let there = Client::new(at)?;
+    futures::stream::iter(names)
+        .map(|name| login(&there, name))
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await
+}
+
+/// Creates one group at `home` per owner token, group `i` with receiver
+/// `i % receivers.len()` as its other member; answers the chat ids.
+async fn groups(home: &str, owners: &[String], receivers: &[String]) -> Result<Vec<String>> {
+    if receivers.is_empty() {
+        bail!("groups need at least one receiver");
+    }
+    let home = Client::new(home)?;
+    futures::stream::iter(owners.iter().enumerate())
+        .map(|(i, owner)| {
+            let client = home.with_token(owner);
+            let member = receivers[i % receivers.len()].clone();
+            async move {
+                let chat = client
+                    .create_group(&format!("mesh bench {i}"), &[member], None)
+                    .await
+                    .with_context(|| format!("create chat {i}"))?;
+                Ok::<_, anyhow::Error>(chat.chat_id)
+            }
+        })
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await
+}
+
+/// `{prefix}{i}` for `i` in `0..n`.
+fn names(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i}")).collect()
+}
+
 /// Waits until each receiver, asking its own region with `tokens[i]`, is a
 /// member of at least `expected[i]` chats there.
-pub async fn wait_replicated(at: &str, tokens: &[String], expected: &[usize]) -> Result<()> {
+async fn wait_replicated(at: &str, tokens: &[String], expected: &[usize]) -> Result<()> {
     let there = Client::new(at)?;
     futures::stream::iter(tokens.iter().zip(expected))
         .map(|(token, &want)| {
@@ -126,19 +178,12 @@ pub async fn wait_replicated(at: &str, tokens: &[String], expected: &[usize]) ->
     Ok(())
 }
 
-/// How many of `chats` groups (made by [`chats`]) each of `receivers`
+/// How many of `chats` groups (made by [`groups`]) each of `receivers`
 /// receivers is a member of.
-pub fn chats_per_receiver(chats: usize, receivers: usize) -> Vec<usize> {
+fn chats_per_receiver(chats: usize, receivers: usize) -> Vec<usize> {
     (0..receivers)
         .map(|r| chats / receivers + usize::from(r < chats % receivers))
         .collect()
-}
-
-async fn register(client: &Client, name: &str) -> Result<String> {
-    client
-        .register(name, PASSWORD, None)
-        .await
-        .with_context(|| format!("register {name} at {}", client.base_url()))
 }
 
 /// Logs `name` in at the client's region, retrying while the account has

@@ -15,8 +15,9 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::Args;
 
+use super::fixture::{self, SetSpec};
 use super::lag::Sampler;
-use super::{REGION_NAMES, fixture, measure, ms_cell, quantiles_ms};
+use super::{REGION_NAMES, measure, ms_cell, quantiles_ms};
 use crate::load::{Phase, Senders};
 use crate::node::{Mesh, MeshSpec, TargetArgs};
 use crate::workers::Pool;
@@ -77,22 +78,24 @@ async fn scenario(mesh: &Mesh, args: &ReplicationArgs) -> Result<()> {
     let far = mesh.regions.get(1).context("a replica region")?;
     let bar = stats::progress("replication");
     let prefix = accounts::run_prefix("repl");
-    bar.set_message(format!("creating {} receivers", args.receivers));
-    let receivers = fixture::receivers(&home.base, &far.base, &prefix, args.receivers).await?;
-    bar.set_message(format!("creating {} chats", args.chats));
-    let pairs = fixture::chats(
+    bar.set_message(format!(
+        "creating {} receivers and {} chats",
+        args.receivers, args.chats
+    ));
+    let mut layout = fixture::layout(
         &home.base,
-        &home.base,
+        &far.base,
         &prefix,
-        args.chats,
-        &receivers.user_ids,
+        args.receivers,
+        &[SetSpec {
+            chats: args.chats,
+            sender_at: &home.base,
+        }],
     )
     .await?;
-    bar.set_message("waiting for the chats to replicate");
-    let expected = fixture::chats_per_receiver(args.chats, args.receivers);
-    fixture::wait_replicated(&far.base, &receivers.tokens, &expected).await?;
-    bar.set_message(format!("connecting {} receivers", receivers.tokens.len()));
-    let (mut pool, connected) = Pool::start(&far.base, &receivers.tokens, args.procs).await?;
+    let pairs = layout.sets.pop().context("the sender set")?;
+    bar.set_message(format!("connecting {} receivers", layout.receivers.len()));
+    let (mut pool, connected) = Pool::start(&far.base, &layout.receivers, args.procs).await?;
     pool.report().await?;
     bar.set_message(format!("connecting {} senders", pairs.len()));
     let mut senders = Senders::connect(&home.base, pairs).await?;
