@@ -58,6 +58,9 @@ struct Measured {
     delivered_per_sec: f64,
     /// Send→deliver latency at the receivers.
     deliver_hist: Histogram<u64>,
+    /// Receiver connections the region has closed so far (a slow reader's
+    /// queue overflowed): their later deliveries are missing.
+    closed: usize,
 }
 
 /// Runs one phase of `senders` while `pool` counts deliveries of the sends
@@ -83,7 +86,7 @@ async fn measure(
         0.0
     };
     bar.println(format!(
-        "offered {}/s: {} sent, {} delivered ({}/s), send→deliver {}; {} errors{}",
+        "offered {}/s: {} sent, {} delivered ({}/s), send→deliver {}; {} errors{}; {} receivers closed",
         stats::thousands(phase.rate),
         stats::thousands(sent.acked as f64),
         stats::thousands(totals.received as f64),
@@ -93,7 +96,8 @@ async fn measure(
         sent.first_error
             .as_deref()
             .map(|e| format!(" (e.g. {e})"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        totals.closed
     ));
     Ok(Measured {
         sent: sent.acked,
@@ -102,6 +106,7 @@ async fn measure(
         delivered: totals.received,
         delivered_per_sec,
         deliver_hist: totals.hist,
+        closed: totals.closed,
     })
 }
 

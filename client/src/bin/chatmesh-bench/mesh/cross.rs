@@ -82,6 +82,7 @@ struct Row {
     per_sec: f64,
     deliver: [f64; 4],
     sent_p99: f64,
+    closed: usize,
 }
 
 /// Starts the mesh, runs the scenario, prints one row per placement and
@@ -154,6 +155,7 @@ async fn scenario(mesh: &Mesh, args: &CrossArgs, one_way: Duration) -> Result<()
                 per_sec: m.delivered_per_sec,
                 deliver: quantiles_ms(&m.deliver_hist),
                 sent_p99: quantiles_ms(&m.sent_hist)[2],
+                closed: m.closed,
             });
         }
     }
@@ -171,13 +173,13 @@ async fn scenario(mesh: &Mesh, args: &CrossArgs, one_way: Duration) -> Result<()
         args.text_len
     );
     println!(
-        "| senders at | offered/s | sent | deliveries | errors | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | send→sent p99 ms |"
+        "| senders at | offered/s | sent | deliveries | errors | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | send→sent p99 ms | receivers closed |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for row in &rows {
         let [p50, p90, p99, max] = row.deliver;
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.placement.label(),
             stats::thousands(row.rate),
             stats::thousands(row.sent as f64),
@@ -189,6 +191,7 @@ async fn scenario(mesh: &Mesh, args: &CrossArgs, one_way: Duration) -> Result<()
             ms_cell(p99),
             ms_cell(max),
             ms_cell(row.sent_p99),
+            row.closed,
         );
     }
     println!(

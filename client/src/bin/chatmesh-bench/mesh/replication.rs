@@ -134,13 +134,13 @@ async fn scenario(mesh: &Mesh, args: &ReplicationArgs) -> Result<()> {
         }
     );
     println!(
-        "| offered/s | sent | applied at region-b | errors | events/s applied | lag p50 ms | lag p99 ms | lag max ms | send→sent p99 ms | gauge max lag ms | gauge max events behind |"
+        "| offered/s | sent | applied at region-b | errors | events/s applied | lag p50 ms | lag p99 ms | lag max ms | send→sent p99 ms | gauge max lag ms | gauge max events behind | receivers closed |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (rate, m, peak) in &rows {
         let [p50, _, p99, max] = quantiles_ms(&m.deliver_hist);
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             stats::thousands(*rate),
             stats::thousands(m.sent as f64),
             stats::thousands(m.delivered as f64),
@@ -160,6 +160,7 @@ async fn scenario(mesh: &Mesh, args: &ReplicationArgs) -> Result<()> {
             } else {
                 stats::thousands(peak.events)
             },
+            m.closed,
         );
     }
     println!(
