@@ -1,10 +1,15 @@
 //! The load generator against a real region node: each scenario runs at a
 //! small scale and its report adds up (every send answered, every message
-//! delivered to every member, every connection counted).
+//! delivered to every member, every connection counted). The mesh scenarios
+//! start a `region-node mesh` of their own from the `region-node` binary of
+//! this build, built here if it is missing or stale.
 
 #![allow(clippy::unwrap_used)]
 
 mod node;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use node::Node;
 use tokio::process::Command;
@@ -29,14 +34,74 @@ async fn bench(node: &Node, args: &[&str]) -> String {
 
 /// The cells of the table's last row, without thousands separators.
 fn last_row(stdout: &str) -> Vec<String> {
-    let row = stdout
+    rows(stdout).pop().unwrap()
+}
+
+/// The cells of every row of the table but its header.
+fn rows(stdout: &str) -> Vec<Vec<String>> {
+    stdout
         .lines()
-        .rfind(|l| l.starts_with("| ") && !l.starts_with("|---"))
-        .unwrap();
-    row.trim_matches('|')
-        .split('|')
-        .map(|c| c.trim().replace(',', ""))
+        .filter(|l| l.starts_with("| ") && !l.starts_with("|---"))
+        .skip(1)
+        .map(|row| {
+            row.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().replace(',', ""))
+                .collect()
+        })
         .collect()
+}
+
+/// The `region-node` binary beside the bench binary, built (in the same
+/// target directory and profile) once per test run: this crate's tests do
+/// not build other crates' binaries by themselves.
+fn region_node_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let bench = PathBuf::from(env!("CARGO_BIN_EXE_chatmesh-bench"));
+        let profile_dir = bench.parent().unwrap();
+        let mut build = std::process::Command::new(option_env!("CARGO").unwrap_or("cargo"));
+        build
+            .args([
+                "build",
+                "-p",
+                "chatmesh-region-node",
+                "--bin",
+                "region-node",
+            ])
+            .arg("--target-dir")
+            .arg(profile_dir.parent().unwrap());
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().unwrap();
+        assert!(status.success(), "building region-node failed");
+        profile_dir.join("region-node")
+    })
+}
+
+/// Mesh scenarios start several regions each; one at a time keeps them
+/// from starving each other of the machine's cores.
+static MESH: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Runs `chatmesh-bench <args>` against a mesh it starts; answers stdout.
+async fn mesh_bench(args: &[&str]) -> String {
+    let bin = tokio::task::spawn_blocking(region_node_bin).await.unwrap();
+    let _one_at_a_time = MESH.lock().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_chatmesh-bench"))
+        .arg("--node-bin")
+        .arg(bin)
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "bench failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
 }
 
 #[tokio::test]
@@ -117,4 +182,69 @@ async fn idle_counts_every_connection() {
         out.contains("idle connections: 50 of 50 (0 closed"),
         "{out}"
     );
+}
+
+#[tokio::test]
+async fn cross_delivers_every_send_from_both_placements() {
+    let out = mesh_bench(&[
+        "cross",
+        "--one-way-ms",
+        "10",
+        "--chats",
+        "4",
+        "--receivers",
+        "2",
+        "--rates",
+        "20",
+        "--duration",
+        "2s",
+        "--warmup",
+        "1s",
+    ])
+    .await;
+    let rows = rows(&out);
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(rows[0][0].starts_with("home"), "{out}");
+    assert!(rows[1][0].starts_with("remote"), "{out}");
+    for row in rows {
+        let (sent, deliveries, errors): (u64, u64, u64) = (
+            row[2].parse().unwrap(),
+            row[3].parse().unwrap(),
+            row[4].parse().unwrap(),
+        );
+        // 20/s for the 2 s window, as scheduled, whatever the latency.
+        assert!((38..=42).contains(&sent), "{out}");
+        // One receiving device per chat in the other region.
+        assert_eq!(deliveries, sent, "{out}");
+        assert_eq!(errors, 0, "{out}");
+    }
+}
+
+#[tokio::test]
+async fn replication_applies_every_event_at_the_replica() {
+    let out = mesh_bench(&[
+        "replication",
+        "--chats",
+        "6",
+        "--receivers",
+        "3",
+        "--rates",
+        "50",
+        "--duration",
+        "2s",
+        "--warmup",
+        "1s",
+        "--procs",
+        "1",
+    ])
+    .await;
+    let row = last_row(&out);
+    let (sent, applied, errors): (u64, u64, u64) = (
+        row[1].parse().unwrap(),
+        row[2].parse().unwrap(),
+        row[3].parse().unwrap(),
+    );
+    assert!((98..=102).contains(&sent), "{out}");
+    assert_eq!(applied, sent, "{out}");
+    assert_eq!(errors, 0, "{out}");
 }

@@ -13,6 +13,8 @@
 //! - [`sends`]: durable sends per second into many chats.
 //! - [`fanout`]: deliveries per second in one large group.
 //! - [`idle`]: memory per idle connection.
+//! - [`mesh`]: across regions of a mesh started on this machine:
+//!   cross-region send→deliver with simulated RTT, replication throughput.
 //! - [`load`]: open-loop senders.
 //! - [`workers`]: receiver processes and the lines they speak.
 //! - [`stats`]: histograms, summaries and the progress line.
@@ -21,6 +23,7 @@ mod accounts;
 mod fanout;
 mod idle;
 mod load;
+mod mesh;
 mod node;
 mod sends;
 mod stats;
@@ -50,6 +53,11 @@ enum Scenario {
     Fanout(fanout::FanoutArgs),
     /// Server memory per idle WebSocket connection.
     Idle(idle::IdleArgs),
+    /// Send→deliver across regions of a mesh with simulated RTT, senders at
+    /// the chats' home and at the receivers' region.
+    Cross(mesh::cross::CrossArgs),
+    /// Events per second replicated between two regions, and their lag.
+    Replication(mesh::replication::ReplicationArgs),
     /// A receiver process (started by the other scenarios).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -85,15 +93,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    if let Scenario::Worker(args) = cli.scenario {
-        return workers::run_worker(&args.url, &args.tokens).await;
+    // These start what they need themselves: a mesh, or nothing.
+    match &cli.scenario {
+        Scenario::Worker(args) => return workers::run_worker(&args.url, &args.tokens).await,
+        Scenario::Cross(args) => return mesh::cross::run(&cli.target, args).await,
+        Scenario::Replication(args) => return mesh::replication::run(&cli.target, args).await,
+        Scenario::Sends(_) | Scenario::Fanout(_) | Scenario::Idle(_) => {}
     }
     let target = node::Target::start(&cli.target).await?;
     let result = match cli.scenario {
         Scenario::Sends(args) => sends::run(&target, &args).await,
         Scenario::Fanout(args) => fanout::run(&target, &args).await,
         Scenario::Idle(args) => idle::run(&target, &args).await,
-        Scenario::Worker(_) => Ok(()),
+        Scenario::Worker(_) | Scenario::Cross(_) | Scenario::Replication(_) => Ok(()),
     };
     target.stop().await;
     result
