@@ -24,6 +24,7 @@ pub mod receiver;
 mod route;
 pub mod shipper;
 mod time;
+mod timers;
 
 pub use outbox::{Outbox, OutboxConfig};
 pub use receiver::{Receiver, ReceiverConfig};

@@ -10,12 +10,13 @@
 //! entries beyond a hole wait in a bounded buffer, and a hole that lasts
 //! asks the home for a `Resend`. Acks report only `durable`, batched.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use protocol::peer::{LogEntry, PeerMessage};
 
 use super::time::Millis;
+use super::timers::Timers;
 
 /// Limits and timeouts of a [`Receiver`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,7 +154,7 @@ pub struct Receiver {
     chats: BTreeMap<String, ChatReplica>,
     connected: bool,
     /// Chats with a timer set.
-    timed: BTreeSet<String>,
+    timers: Timers,
 }
 
 impl Receiver {
@@ -167,7 +168,7 @@ impl Receiver {
             config,
             chats,
             connected: false,
-            timed: BTreeSet::new(),
+            timers: Timers::default(),
         }
     }
 
@@ -203,11 +204,7 @@ impl Receiver {
 
     /// When to feed the next [`Input::Tick`], if anything waits on time.
     pub fn poll_timeout(&self) -> Option<Millis> {
-        self.timed
-            .iter()
-            .filter_map(|chat| self.chats.get(chat))
-            .filter_map(ChatReplica::next_timer)
-            .min()
+        self.timers.first()
     }
 
     /// Feeds one event; returns what to do, in order.
@@ -253,7 +250,7 @@ impl Receiver {
         for state in self.chats.values_mut() {
             state.reset_connection();
         }
-        self.timed.clear();
+        self.timers.clear();
     }
 
     fn on_entries(
@@ -335,18 +332,7 @@ impl Receiver {
     }
 
     fn on_tick(&mut self, now: Millis, out: &mut Vec<Output>) {
-        let due: Vec<String> = self
-            .timed
-            .iter()
-            .filter(|chat| {
-                self.chats
-                    .get(*chat)
-                    .and_then(ChatReplica::next_timer)
-                    .is_some_and(|at| at <= now)
-            })
-            .cloned()
-            .collect();
-        for chat in due {
+        for chat in self.timers.due(now) {
             let Some(state) = self.chats.get_mut(&chat) else {
                 continue;
             };
@@ -373,17 +359,10 @@ impl Receiver {
         }
     }
 
-    /// Keeps `timed` in step with whether `chat_id` has a timer.
+    /// Keeps `timers` in step with `chat_id`'s next timer.
     fn touch(&mut self, chat_id: &str) {
-        let timed = self
-            .chats
-            .get(chat_id)
-            .is_some_and(|state| state.next_timer().is_some());
-        if timed {
-            self.timed.insert(chat_id.to_string());
-        } else {
-            self.timed.remove(chat_id);
-        }
+        let next = self.chats.get(chat_id).and_then(ChatReplica::next_timer);
+        self.timers.set(chat_id, next);
     }
 }
 

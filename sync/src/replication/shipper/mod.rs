@@ -10,12 +10,13 @@
 //! the peer asks with `Resend`, and from the peer's cursors after every
 //! reconnect. Shipping twice is harmless; the receiver drops what it holds.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use protocol::peer::{LogEntry, PeerMessage};
 
 use super::time::Millis;
+use super::timers::Timers;
 
 /// Commit-time marks kept per chat for the lag metric; beyond this the
 /// newest mark absorbs later commits, so memory stays bounded while a peer
@@ -211,8 +212,9 @@ pub struct Shipper {
     hello: bool,
     /// Repeat the catalog at this time unless the `Hello` arrives first.
     catalog_deadline: Option<Millis>,
-    /// Chats with a timer set, so ticks and `poll_timeout` skip idle chats.
-    timed: BTreeSet<String>,
+    /// Each chat's next timer, in firing order, so ticks and
+    /// `poll_timeout` look only at what is due.
+    timers: Timers,
 }
 
 impl Shipper {
@@ -224,7 +226,7 @@ impl Shipper {
             connected: false,
             hello: false,
             catalog_deadline: None,
-            timed: BTreeSet::new(),
+            timers: Timers::default(),
         }
     }
 
@@ -261,12 +263,11 @@ impl Shipper {
 
     /// When to feed the next [`Input::Tick`], if anything waits on time.
     pub fn poll_timeout(&self) -> Option<Millis> {
-        let chats = self
-            .timed
-            .iter()
-            .filter_map(|chat| self.chats.get(chat))
-            .filter_map(|state| state.next_timer(&self.config));
-        chats.chain(self.catalog_deadline).min()
+        self.timers
+            .first()
+            .into_iter()
+            .chain(self.catalog_deadline)
+            .min()
     }
 
     /// How far the peer is behind on one chat; `None` for unknown chats.
@@ -304,7 +305,7 @@ impl Shipper {
             state.reading = None;
             state.read_retry_at = None;
         }
-        self.timed.clear();
+        self.timers.clear();
     }
 
     fn catalog(&self) -> PeerMessage {
@@ -458,18 +459,7 @@ impl Shipper {
             out.push(Output::Send(self.catalog()));
             self.catalog_deadline = Some(now + self.config.retransmit_after);
         }
-        let due: Vec<String> = self
-            .timed
-            .iter()
-            .filter(|chat| {
-                self.chats
-                    .get(*chat)
-                    .and_then(|state| state.next_timer(&self.config))
-                    .is_some_and(|at| at <= now)
-            })
-            .cloned()
-            .collect();
-        for chat in due {
+        for chat in self.timers.due(now) {
             let Some(state) = self.chats.get_mut(&chat) else {
                 continue;
             };
@@ -513,17 +503,13 @@ impl Shipper {
         self.touch(chat_id);
     }
 
-    /// Keeps `timed` in step with whether `chat_id` has a timer.
+    /// Keeps `timers` in step with `chat_id`'s next timer.
     fn touch(&mut self, chat_id: &str) {
-        let timed = self
+        let next = self
             .chats
             .get(chat_id)
-            .is_some_and(|state| state.next_timer(&self.config).is_some());
-        if timed {
-            self.timed.insert(chat_id.to_string());
-        } else {
-            self.timed.remove(chat_id);
-        }
+            .and_then(|state| state.next_timer(&self.config));
+        self.timers.set(chat_id, next);
     }
 }
 
