@@ -12,22 +12,8 @@ use jepsen::history::{self, F, Fault, OpType, Process, ReadOk, SendOk};
 use jepsen::nemesis::{Kind, Kinds};
 use jepsen::run::{RunOptions, Status};
 
-/// `target/debug/region-node`: the test executable lives in
-/// `target/debug/deps`, and the workspace build puts the node beside it.
-fn region_node() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let debug = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/debug");
-    let node = debug.join("region-node");
-    assert!(
-        node.exists(),
-        "{} not found: build it first (cargo build -p chatmesh-region-node)",
-        node.display()
-    );
-    node
-}
+mod common;
+use common::region_node;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_with_faults_keeps_every_guarantee() {
