@@ -38,7 +38,7 @@ struct Peer {
     shipper: Shipper,
     receiver: Receiver,
     outbox: Outbox,
-    applier: mpsc::UnboundedSender<ApplyJob>,
+    applier: Applier,
     /// Bumped when the receiver is rebuilt; the applier skips older jobs
     /// after a failure.
     generation: u64,
@@ -450,7 +450,7 @@ impl Driver {
             match output {
                 receiver::Output::Send(message) => send(&self.mesh, name, &message),
                 receiver::Output::Apply { chat_id, entries } => {
-                    let _ = peer.applier.send((peer.generation, chat_id, entries));
+                    peer.applier.send((peer.generation, chat_id, entries));
                 }
             }
         }
@@ -528,10 +528,47 @@ fn send(mesh: &Mesh, peer: &str, message: &PeerMessage) {
     }
 }
 
-/// Applies one peer's entries in order, one batch at a time, and reports
+/// Chats applied side by side per peer: each lane applies its chats'
+/// batches in order, and the lanes' commits share the store's fsyncs.
+const APPLY_LANES: usize = 16;
+
+/// Applies one peer's entries: a chat's batches in order, different chats
+/// side by side.
+struct Applier {
+    lanes: Vec<mpsc::UnboundedSender<ApplyJob>>,
+}
+
+impl Applier {
+    /// Hands a batch to its chat's lane.
+    fn send(&self, job: ApplyJob) {
+        let lane = lane_of(&job.1, self.lanes.len());
+        if let Some(lane) = self.lanes.get(lane) {
+            let _ = lane.send(job);
+        }
+    }
+}
+
+/// The lane of `log_id` among `lanes` (FNV-1a of its name).
+fn lane_of(log_id: &str, lanes: usize) -> usize {
+    let hash = log_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    usize::try_from(hash % lanes.max(1) as u64).unwrap_or(0)
+}
+
+fn spawn_applier(state: AppState, mesh: Mesh, peer: String) -> Applier {
+    let lanes = (0..APPLY_LANES)
+        .map(|_| spawn_lane(state.clone(), mesh.clone(), peer.clone()))
+        .collect();
+    Applier { lanes }
+}
+
+/// Applies one lane's entries in order, one batch at a time, and reports
 /// each as applied (or the failure) to the driver. After a failure, jobs of
-/// the failed generation are skipped: the rebuilt receiver asks again.
-fn spawn_applier(state: AppState, mesh: Mesh, peer: String) -> mpsc::UnboundedSender<ApplyJob> {
+/// the failed generation are skipped: the rebuilt receiver asks again (a
+/// batch another lane applies meanwhile is refused by the replica's cursor
+/// check if it no longer continues it, so nothing is applied twice).
+fn spawn_lane(state: AppState, mesh: Mesh, peer: String) -> mpsc::UnboundedSender<ApplyJob> {
     let (tx, mut rx) = mpsc::unbounded_channel::<ApplyJob>();
     tokio::spawn(
         async move {
