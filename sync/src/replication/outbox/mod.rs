@@ -16,6 +16,7 @@ use std::time::Duration;
 use protocol::peer::{ForwardOutcome, ForwardResult, ForwardSend, PeerMessage};
 
 use super::time::Millis;
+use super::timers::Timers;
 
 /// Limits and timeouts of an [`Outbox`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +88,8 @@ pub struct Outbox {
     /// Item id → chat, for answers.
     index: HashMap<String, String>,
     connected: bool,
+    /// Each chat's retransmit time, in firing order.
+    timers: Timers,
 }
 
 impl Outbox {
@@ -97,6 +100,7 @@ impl Outbox {
             queues: BTreeMap::new(),
             index: HashMap::new(),
             connected: false,
+            timers: Timers::default(),
         }
     }
 
@@ -112,12 +116,7 @@ impl Outbox {
 
     /// When to feed the next [`Input::Tick`], if anything waits on time.
     pub fn poll_timeout(&self) -> Option<Millis> {
-        self.queues
-            .values()
-            .flat_map(|queue| queue.iter().take(self.window()))
-            .filter_map(|pending| pending.sent_at)
-            .min()
-            .map(|sent_at| sent_at + self.config.retransmit_after)
+        self.timers.first()
     }
 
     /// Feeds one event; returns what to do, in order.
@@ -181,13 +180,8 @@ impl Outbox {
 
     fn on_tick(&mut self, now: Millis, out: &mut Vec<Output>) {
         let window = self.window();
-        for queue in self.queues.values_mut() {
-            let expired = queue
-                .iter()
-                .take(window)
-                .filter_map(|pending| pending.sent_at)
-                .any(|sent_at| sent_at + self.config.retransmit_after <= now);
-            if expired {
+        for chat in self.timers.due(now) {
+            if let Some(queue) = self.queues.get_mut(&chat) {
                 // Send the whole window again, in order, so the home still
                 // meets the chat's items in submission order.
                 for pending in queue.iter_mut().take(window) {
@@ -195,10 +189,10 @@ impl Outbox {
                 }
                 send_window(self.connected, window, now, queue, out);
             }
+            self.touch(&chat);
         }
     }
 
-    /// The in-flight window; at least one, or nothing would ever be sent.
     fn window(&self) -> usize {
         self.config.max_in_flight_per_chat.max(1)
     }
@@ -208,6 +202,23 @@ impl Outbox {
         if let Some(queue) = self.queues.get_mut(chat) {
             send_window(self.connected, window, now, queue, out);
         }
+        self.touch(chat);
+    }
+
+    /// Keeps `timers` in step with when `chat`'s oldest item in flight is
+    /// due to be sent again.
+    fn touch(&mut self, chat: &str) {
+        let at = self.queues.get(chat).and_then(|queue| {
+            queue
+                .iter()
+                .take(self.window())
+                .filter_map(|pending| pending.sent_at)
+                .min()
+        });
+        self.timers.set(
+            chat,
+            at.map(|sent_at| sent_at + self.config.retransmit_after),
+        );
     }
 }
 
