@@ -114,6 +114,17 @@ impl Call {
             _ => None,
         }
     }
+
+    /// The highest seq an ok read or push actually showed, `None` when it
+    /// showed none. Unlike [`Call::seen_tip`], a read's `after` does not
+    /// count: a device may know a seq from its own `sent` answer before its
+    /// region's replica holds it.
+    pub fn shown_tip(&self) -> Option<u64> {
+        match &self.body {
+            Body::Read { ok: Some(read), .. } => read.messages.iter().map(|m| m.seq).max(),
+            _ => self.seen_tip(),
+        }
+    }
 }
 
 /// Pairs the client events of `ops` into calls, reporting what cannot be

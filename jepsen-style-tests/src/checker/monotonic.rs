@@ -1,8 +1,11 @@
 //! `nonmonotonic_read`: a device never sees a chat go back. Per (device,
 //! chat), each ok read's tip (the highest seq it showed, at least its
 //! `after`) must reach the highest seq that device's reads and pushes had
-//! shown before the read was invoked. Only reads are judged: pushes may be
-//! replayed after a reconnect, so an old push is not a regression.
+//! shown before the read was invoked. What counts as shown is only what
+//! reads and pushes answered, not a read's `after`: a device may ask from
+//! a seq it knows from its own `sent` answer, which its region's replica
+//! may not hold yet. Only reads are judged: pushes may be replayed after a
+//! reconnect, so an old push is not a regression.
 
 use super::Input;
 use super::calls::Body;
@@ -20,12 +23,14 @@ pub(super) fn check(input: &Input<'_>, findings: &mut Findings) {
             continue;
         };
         let key = (device.as_str(), call.chat.as_str());
-        observations.push(Observation {
-            pos: done,
-            key,
-            value: tip,
-            op: input.index(done),
-        });
+        if let Some(shown) = call.shown_tip() {
+            observations.push(Observation {
+                pos: done,
+                key,
+                value: shown,
+                op: input.index(done),
+            });
+        }
         if matches!(call.body, Body::Read { .. }) {
             reads.push((call, tip));
             queries.push((call.invoke, key));
@@ -72,6 +77,17 @@ mod tests {
         h.final_read("r1", "c", &log());
         let report = h.check();
         assert_eq!(flagged(&report), vec![Class::NonmonotonicRead]);
+    }
+
+    #[test]
+    fn asking_from_a_seq_the_replica_lacks_is_not_a_regression() {
+        let mut h = H::default();
+        // The device knew seq 2 from elsewhere and asked from it; the
+        // region showed nothing beyond 1 then, nor later.
+        h.read(1, "c", 2, &[]).read(1, "c", 1, &[]);
+        h.final_read("r1", "c", &log());
+        let report = h.check();
+        assert!(report.is_valid(), "{report:?}");
     }
 
     #[test]
