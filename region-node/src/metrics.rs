@@ -130,6 +130,7 @@ struct Inner {
     registry: Registry,
     lag_events: Family<PeerLabels, Gauge>,
     lag_ms: Family<PeerLabels, Gauge>,
+    applied: Family<PeerLabels, Counter>,
     forwarded: Family<ForwardLabels, Counter>,
     accepted_unsequenced: Gauge,
     clock_offset_ms: Family<PeerLabels, Gauge>,
@@ -157,6 +158,7 @@ impl Metrics {
     pub fn new() -> Self {
         let lag_events = Family::<PeerLabels, Gauge>::default();
         let lag_ms = Family::<PeerLabels, Gauge>::default();
+        let applied = Family::<PeerLabels, Counter>::default();
         let forwarded = Family::<ForwardLabels, Counter>::default();
         let accepted_unsequenced = Gauge::default();
         let clock_offset_ms = Family::<PeerLabels, Gauge>::default();
@@ -176,6 +178,11 @@ impl Metrics {
             "replication_lag_ms",
             "Age in ms of the oldest event not yet acknowledged by the peer region",
             lag_ms.clone(),
+        );
+        registry.register(
+            "replication_applied_events",
+            "Events of the peer region's logs applied to this region's replicas",
+            applied.clone(),
         );
         registry.register(
             "forwarded_sends",
@@ -221,6 +228,7 @@ impl Metrics {
             registry,
             lag_events,
             lag_ms,
+            applied,
             forwarded,
             accepted_unsequenced,
             clock_offset_ms,
@@ -241,6 +249,14 @@ impl Metrics {
             .get_or_create(&labels)
             .set(saturate(events));
         self.0.lag_ms.get_or_create(&labels).set(saturate(ms));
+    }
+
+    /// `events` entries of `peer`'s logs were applied here.
+    pub fn applied(&self, peer_name: &str, events: usize) {
+        self.0
+            .applied
+            .get_or_create(&peer(peer_name))
+            .inc_by(events as u64);
     }
 
     /// One send forwarded to `peer` (the chat's home) ended with `outcome`.

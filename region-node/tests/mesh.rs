@@ -198,6 +198,19 @@ async fn users_in_three_regions_share_one_order() {
     )
     .await;
     assert_eq!(history[1..], seen_a);
+    // us-east counts the 31 entries of the chat it applied from eu-west.
+    let text = reqwest::get(format!("{}/metrics", s.cluster.base("us-east")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let applied: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("chatmesh_replication_applied_events_total{peer=\"eu-west\"} "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no applied events from eu-west in {text}"));
+    assert!(applied >= 31, "{applied}");
 
     // Bob reads everything in us-east (his last message was seq 30); Alice
     // in eu-west and Carol in ap-south see the receipt.

@@ -578,11 +578,14 @@ fn spawn_lane(state: AppState, mesh: Mesh, peer: String) -> mpsc::UnboundedSende
                     continue;
                 }
                 let command = match logs::apply(&state, &log_id, &entries).await {
-                    Ok(seq) => Command::Applied {
-                        peer: peer.clone(),
-                        log_id,
-                        seq,
-                    },
+                    Ok(seq) => {
+                        state.metrics.applied(&peer, entries.len());
+                        Command::Applied {
+                            peer: peer.clone(),
+                            log_id,
+                            seq,
+                        }
+                    }
                     Err(error) => {
                         tracing::warn!(%log_id, %error, "applying replicated entries failed");
                         failed = Some(generation);
