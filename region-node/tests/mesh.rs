@@ -207,7 +207,9 @@ async fn users_in_three_regions_share_one_order() {
         .unwrap();
     let applied: u64 = text
         .lines()
-        .find_map(|l| l.strip_prefix("chatmesh_replication_applied_events_total{peer=\"eu-west\"} "))
+        .find_map(|l| {
+            l.strip_prefix("chatmesh_replication_applied_events_total{peer=\"eu-west\"} ")
+        })
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no applied events from eu-west in {text}"));
     assert!(applied >= 31, "{applied}");

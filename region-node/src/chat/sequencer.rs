@@ -450,8 +450,16 @@ impl ChatTask {
             self.dirty.remove(&message.sender_id);
             moved.push((message.sender_id.clone(), merged));
         }
-        for (user, marks) in &moved {
-            tx.set(&keys::receipt(&chat, user), &encode(marks));
+        for (user, marks) in &mut moved {
+            // Another task of this chat (an evicted one finishing) may have
+            // stored higher marks: never write a max-register backwards.
+            if let Ok(Some(bytes)) = tx.get_snapshot(&keys::receipt(&chat, user)).await
+                && let Ok(stored) = decode::<Marks>(&bytes)
+            {
+                *marks = marks.merge(stored.delivered_seq, stored.read_seq);
+                self.marks.insert(user.clone(), *marks);
+            }
+            tx.set(&keys::receipt(&chat, user), &encode(&*marks));
         }
         if !fresh.is_empty() {
             tx.set(&keys::last_seq(&chat), &next.to_le_bytes());
@@ -775,18 +783,41 @@ impl ChatTask {
         let dirty = std::mem::take(&mut self.dirty);
         let waiting = std::mem::take(&mut self.waiting);
         let chat = self.record.chat_id.clone();
-        let result = if dirty.is_empty() {
-            Ok(())
+        let result: Result<HashMap<String, Marks>, ApiError> = if dirty.is_empty() {
+            Ok(dirty)
         } else {
-            let tx = self.ctx.db.begin();
-            for (user, marks) in &dirty {
-                tx.set(&keys::receipt(&chat, user), &encode(marks));
-            }
-            tx.commit().await.map_err(ApiError::from)
+            // Merged with what is stored, in one retried transaction: another
+            // task of this chat (an evicted one finishing) may have written
+            // higher marks, and a max-register never goes backwards.
+            let chat = chat.clone();
+            self.ctx
+                .db
+                .run(|tx| {
+                    let (dirty, chat) = (dirty.clone(), chat.clone());
+                    async move {
+                        let mut merged = dirty;
+                        for (user, marks) in &mut merged {
+                            if let Some(bytes) = tx.get(&keys::receipt(&chat, user)).await? {
+                                let stored: Marks = decode(&bytes)?;
+                                *marks = marks.merge(stored.delivered_seq, stored.read_seq);
+                            }
+                            tx.set(&keys::receipt(&chat, user), &encode(&*marks));
+                        }
+                        Ok(merged)
+                    }
+                })
+                .await
         };
+        if let Ok(merged) = &result {
+            for (user, marks) in merged {
+                let current = self.marks.get(user).copied().unwrap_or_default();
+                let combined = current.merge(marks.delivered_seq, marks.read_seq);
+                self.marks.insert(user.clone(), combined);
+            }
+        }
         match &result {
-            Ok(()) => {
-                for (user, marks) in &dirty {
+            Ok(dirty) => {
+                for (user, marks) in dirty {
                     let frame = crate::ws::encode(&ServerFrame::Receipt {
                         chat_id: chat.clone(),
                         user_id: user.clone(),
@@ -813,7 +844,7 @@ impl ChatTask {
         }
         for reply in waiting {
             let _ = reply.send(match &result {
-                Ok(()) => Ok(()),
+                Ok(_) => Ok(()),
                 Err(e) => Err(ApiError::new(e.code, e.message.clone())),
             });
         }

@@ -283,6 +283,17 @@ impl Driver {
             self.state.metrics.refused(peer, RefusalReason::ClockOffset);
             return;
         }
+        // A sequenced forward's HLC goes back to the sender as its `sent`:
+        // this region's clock takes it in, so whatever the sender does next
+        // here orders after it.
+        if let PeerMessage::ForwardResult(ForwardResult {
+            outcome: ForwardOutcome::Sequenced { hlc, .. },
+            ..
+        }) = &message
+            && let Err(error) = self.mesh.clock().update(*hlc)
+        {
+            tracing::warn!(%peer, %error, "a forwarded send's clock runs too far ahead");
+        }
         match route(message) {
             Routed::Shipper(input) => self.shipper(peer, now, input),
             Routed::Receiver(input) => self.receiver(peer, now, input),

@@ -10,7 +10,9 @@
 //! - [`cross`]: send→deliver across regions with simulated RTT, senders at
 //!   the chat's home and at the receivers' region.
 //! - [`replication`]: events per second replicated over one link, and lag.
+//! - [`catchup`]: how fast a paused replica takes in a backlog.
 
+mod catchup;
 pub mod cross;
 mod fixture;
 mod lag;

@@ -154,7 +154,7 @@ pub struct Mesh {
     /// The regions, in topology order.
     pub regions: Vec<MeshRegion>,
     child: Option<Child>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// What to start.
@@ -217,10 +217,24 @@ impl Mesh {
                 })
                 .collect(),
             child: Some(child),
-            _dir: dir,
+            dir,
         };
         mesh.wait_linked().await?;
         Ok(mesh)
+    }
+
+    /// The process id of region `name` (found by its data directory).
+    pub fn pid_of(&self, name: &str) -> Result<u32> {
+        let data = self.dir.path().join("data").join(name);
+        let output = std::process::Command::new("pgrep")
+            .arg("-f")
+            .arg(data.as_os_str())
+            .output()
+            .context("run pgrep")?;
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .find_map(|line| line.trim().parse().ok())
+            .with_context(|| format!("no process of region {name}"))
     }
 
     async fn wait_linked(&self) -> Result<()> {

@@ -48,6 +48,13 @@ pub struct ReplicationArgs {
     /// Receiver processes.
     #[arg(long, default_value_t = 2)]
     procs: usize,
+    /// Then pause region-b, send this long at --catch-up-rate, resume it
+    /// and measure how fast it applies the backlog [default: off].
+    #[arg(long, value_parser = parse_duration)]
+    catch_up: Option<Duration>,
+    /// Offered sends per second while region-b is paused.
+    #[arg(long, default_value_t = 10_000.0)]
+    catch_up_rate: f64,
     /// The topology's `replication.batch_entries` [default: the topology's].
     #[arg(long, requires = "window")]
     batch_entries: Option<usize>,
@@ -119,6 +126,18 @@ async fn scenario(mesh: &Mesh, args: &ReplicationArgs) -> Result<()> {
         let peak = sampler.finish().await;
         rows.push((rate, m, peak));
     }
+    let caught_up = match args.catch_up {
+        Some(duration) => {
+            let phase = Phase {
+                rate: args.catch_up_rate,
+                duration,
+                warmup: Duration::ZERO,
+                text_len: args.text_len,
+            };
+            Some(super::catchup::measure(mesh, home, far, &mut senders, &phase, &bar).await?)
+        }
+        None => None,
+    };
     bar.finish_and_clear();
     pool.stop().await;
     println!(
@@ -167,5 +186,15 @@ async fn scenario(mesh: &Mesh, args: &ReplicationArgs) -> Result<()> {
         "lag = send→deliver at region-b from the intended send time (an upper bound of commit→delivered); \
          target: ≥ 50,000 events/s per link with p99 lag ≤ 100 ms"
     );
+    if let Some(caught) = caught_up {
+        println!(
+            "\ncatch-up: region-b paused while region-a committed a backlog at {}/s, then resumed: \
+             {} events applied in {:.2} s = {} events/s",
+            stats::thousands(args.catch_up_rate),
+            stats::thousands(caught.events as f64),
+            caught.secs,
+            stats::thousands(caught.rate()),
+        );
+    }
     Ok(())
 }

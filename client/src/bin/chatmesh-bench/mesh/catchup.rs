@@ -1,0 +1,102 @@
+//! Replication catch-up: how fast a replica region takes in a backlog, with
+//! the cost of sending taken out of the measure. The replica's process is
+//! paused (SIGSTOP) while the home commits a backlog; then it is resumed,
+//! and the events it applies are read from its
+//! `chatmesh_replication_applied_events_total` until the counter stops.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::load::{self, Phase, Senders};
+use crate::node::{Mesh, MeshRegion, gauge};
+
+/// A backlog taken in.
+pub struct CatchUp {
+    /// Events the replica applied after it was resumed.
+    pub events: u64,
+    /// From the resume to the last event applied.
+    pub secs: f64,
+}
+
+impl CatchUp {
+    /// Events applied per second.
+    pub fn rate(&self) -> f64 {
+        if self.secs > 0.0 {
+            self.events as f64 / self.secs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// `far`'s count of events applied from `home`.
+async fn applied(http: &reqwest::Client, far: &MeshRegion, home: &str) -> Result<u64> {
+    let text = http
+        .get(format!("{}/metrics", far.base))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let value = gauge(&text, "chatmesh_replication_applied_events_total", home).unwrap_or(0.0);
+    Ok(value as u64)
+}
+
+/// Sends `phase` to `home` while `far` is paused, resumes it and measures
+/// how fast it applies what it missed.
+pub async fn measure(
+    mesh: &Mesh,
+    home: &MeshRegion,
+    far: &MeshRegion,
+    senders: &mut Senders,
+    phase: &Phase,
+    bar: &indicatif::ProgressBar,
+) -> Result<CatchUp> {
+    let http = reqwest::Client::new();
+    let before = applied(&http, far, &home.name).await?;
+    let pid = mesh.pid_of(&far.name)?;
+    signal(pid, "-STOP")?;
+    let sent = senders.run(phase, load::next_start(), bar).await;
+    let resumed = Instant::now();
+    signal(pid, "-CONT")?;
+    let sent = sent?;
+    bar.set_message(format!(
+        "backlog of about {} sends; {} catching up",
+        sent.acked, far.name
+    ));
+    let mut last = before;
+    let mut last_change = resumed;
+    loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = applied(&http, far, &home.name).await?;
+        if now != last {
+            last = now;
+            last_change = Instant::now();
+        } else if last > before && last_change.elapsed() >= Duration::from_secs(2) {
+            break;
+        }
+        if resumed.elapsed() > Duration::from_secs(120) {
+            bail!(
+                "{} did not finish applying within 2 minutes ({} events since the resume)",
+                far.name,
+                last - before
+            );
+        }
+    }
+    Ok(CatchUp {
+        events: last - before,
+        secs: last_change.duration_since(resumed).as_secs_f64(),
+    })
+}
+
+/// Sends `signal` to process `pid`.
+fn signal(pid: u32, signal: &str) -> Result<()> {
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .context("run kill")?;
+    if !status.success() {
+        bail!("kill {signal} {pid} failed");
+    }
+    Ok(())
+}
