@@ -285,14 +285,17 @@ impl Driver {
         }
         // A sequenced forward's HLC goes back to the sender as its `sent`:
         // this region's clock takes it in, so whatever the sender does next
-        // here orders after it.
+        // here orders after it. An answer it cannot take in is left
+        // unread; the outbox asks again once the clocks agree.
         if let PeerMessage::ForwardResult(ForwardResult {
             outcome: ForwardOutcome::Sequenced { hlc, .. },
             ..
         }) = &message
             && let Err(error) = self.mesh.clock().update(*hlc)
         {
-            tracing::warn!(%peer, %error, "a forwarded send's clock runs too far ahead");
+            tracing::warn!(%peer, %error, "forwarded send's answer refused until the peer's clock is within the max offset");
+            self.state.metrics.refused(peer, RefusalReason::ClockOffset);
+            return;
         }
         match route(message) {
             Routed::Shipper(input) => self.shipper(peer, now, input),
