@@ -450,16 +450,10 @@ impl ChatTask {
             self.dirty.remove(&message.sender_id);
             moved.push((message.sender_id.clone(), merged));
         }
-        for (user, marks) in &mut moved {
-            // Another task of this chat (an evicted one finishing) may have
-            // stored higher marks: never write a max-register backwards.
-            if let Ok(Some(bytes)) = tx.get_snapshot(&keys::receipt(&chat, user)).await
-                && let Ok(stored) = decode::<Marks>(&bytes)
-            {
-                *marks = marks.merge(stored.delivered_seq, stored.read_seq);
-                self.marks.insert(user.clone(), *marks);
-            }
-            tx.set(&keys::receipt(&chat, user), &encode(&*marks));
+        // A sender's marks move to a seq above any stored mark of this chat,
+        // so writing them cannot move a max-register backwards.
+        for (user, marks) in &moved {
+            tx.set(&keys::receipt(&chat, user), &encode(marks));
         }
         if !fresh.is_empty() {
             tx.set(&keys::last_seq(&chat), &next.to_le_bytes());

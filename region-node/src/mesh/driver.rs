@@ -275,12 +275,10 @@ impl Driver {
         // refused (not acknowledged, so the peer ships them again) until the
         // peer's clock is back within the max offset.
         if let PeerMessage::Entries { entries, .. } = &message
-            && let Some(error) = entries
+            && !entries
                 .iter()
-                .find_map(|entry| self.mesh.clock().update(entry.hlc).err())
+                .all(|entry| self.take_clock(peer, entry.hlc, "entries"))
         {
-            tracing::warn!(%peer, %error, "entries refused until the peer's clock is within the max offset");
-            self.state.metrics.refused(peer, RefusalReason::ClockOffset);
             return;
         }
         // A sequenced forward's HLC goes back to the sender as its `sent`:
@@ -291,10 +289,8 @@ impl Driver {
             outcome: ForwardOutcome::Sequenced { hlc, .. },
             ..
         }) = &message
-            && let Err(error) = self.mesh.clock().update(*hlc)
+            && !self.take_clock(peer, *hlc, "forwarded send's answer")
         {
-            tracing::warn!(%peer, %error, "forwarded send's answer refused until the peer's clock is within the max offset");
-            self.state.metrics.refused(peer, RefusalReason::ClockOffset);
             return;
         }
         match route(message) {
@@ -305,6 +301,20 @@ impl Driver {
         }
     }
 
+    /// Takes `peer`'s clock reading into this region's clock; false (logged
+    /// and counted as a clock-offset refusal) when it runs further ahead
+    /// than the max offset, and `what` carried it must wait.
+    fn take_clock(&self, peer: &str, hlc: protocol::Hlc, what: &str) -> bool {
+        match self.mesh.clock().update(hlc) {
+            Ok(_) => true,
+            Err(error) => {
+                tracing::warn!(%peer, %error, "{what} refused until the peer's clock is within the max offset");
+                self.state.metrics.refused(peer, RefusalReason::ClockOffset);
+                false
+            }
+        }
+    }
+
     /// A peer's user sent to a chat homed here: sequence it like a local
     /// send (the chat dedups by client_msg_id) and answer when committed.
     /// The chat's queue is entered here, in arrival order.
@@ -312,9 +322,7 @@ impl Driver {
         // Sequenced under a clock that could not take in the sender's, the
         // message would order before what its sender had seen: leave it
         // unanswered, and the forwarding region's outbox sends it again.
-        if let Err(error) = self.mesh.clock().update(item.hlc) {
-            tracing::warn!(%peer, %error, "forwarded send refused until the peer's clock is within the max offset");
-            self.state.metrics.refused(peer, RefusalReason::ClockOffset);
+        if !self.take_clock(peer, item.hlc, "forwarded send") {
             return;
         }
         let enqueued = self
@@ -562,11 +570,9 @@ impl Applier {
     }
 }
 
-/// The lane of `log_id` among `lanes` (FNV-1a of its name).
+/// The lane of `log_id` among `lanes`.
 fn lane_of(log_id: &str, lanes: usize) -> usize {
-    let hash = log_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = super::fnv1a(log_id.as_bytes());
     usize::try_from(hash % lanes.max(1) as u64).unwrap_or(0)
 }
 

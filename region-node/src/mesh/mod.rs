@@ -286,7 +286,7 @@ impl MeshRunner {
 }
 
 /// 64-bit FNV-1a: a stable hash, the same in every build and region.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(super) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
         (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })

@@ -109,14 +109,7 @@ impl Target {
 
     /// Stops a started region (SIGTERM, so it drains).
     pub async fn stop(mut self) {
-        if let Some(mut child) = self.child.take() {
-            if let Some(pid) = child.id() {
-                let _ = std::process::Command::new("kill")
-                    .arg(pid.to_string())
-                    .status();
-            }
-            let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
-        }
+        terminate(self.child.take(), Duration::from_secs(10)).await;
     }
 }
 
@@ -264,14 +257,29 @@ impl Mesh {
 
     /// Stops the mesh (SIGTERM to the launcher, which drains every region).
     pub async fn stop(mut self) {
-        if let Some(mut child) = self.child.take() {
-            if let Some(pid) = child.id() {
-                let _ = std::process::Command::new("kill")
-                    .arg(pid.to_string())
-                    .status();
-            }
-            let _ = tokio::time::timeout(Duration::from_secs(40), child.wait()).await;
+        terminate(self.child.take(), Duration::from_secs(40)).await;
+    }
+}
+
+/// Sends `signal` (`-STOP`, `-CONT`, `-TERM`, …) to process `pid`.
+pub fn signal(pid: u32, signal: &str) -> Result<()> {
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .context("run kill")?;
+    if !status.success() {
+        bail!("kill {signal} {pid} failed");
+    }
+    Ok(())
+}
+
+/// SIGTERMs `child` (if any) and waits up to `wait` for it to exit.
+async fn terminate(child: Option<Child>, wait: Duration) {
+    if let Some(mut child) = child {
+        if let Some(pid) = child.id() {
+            let _ = signal(pid, "-TERM");
         }
+        let _ = tokio::time::timeout(wait, child.wait()).await;
     }
 }
 

@@ -6,10 +6,10 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::load::{self, Phase, Senders};
-use crate::node::{Mesh, MeshRegion, gauge};
+use crate::node::{Mesh, MeshRegion, gauge, signal};
 
 /// A backlog taken in.
 pub struct CatchUp {
@@ -87,16 +87,4 @@ pub async fn measure(
         events: last - before,
         secs: last_change.duration_since(resumed).as_secs_f64(),
     })
-}
-
-/// Sends `signal` to process `pid`.
-fn signal(pid: u32, signal: &str) -> Result<()> {
-    let status = std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .context("run kill")?;
-    if !status.success() {
-        bail!("kill {signal} {pid} failed");
-    }
-    Ok(())
 }
