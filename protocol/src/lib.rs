@@ -1,6 +1,6 @@
 //! The chatmesh client protocol, version 1, as Rust types.
 //!
-//! Every HTTP body and (later) every WebSocket frame that clients and servers
+//! Every HTTP body and every WebSocket frame that clients and servers
 //! exchange is defined here, with serde derives and no I/O, so the server, the
 //! SDK, the CLI and the test harnesses agree on one set of names. The
 //! contract these types implement is written down in `docs/protocol.md`.
@@ -11,7 +11,9 @@
 //! - [`chats`]: chats, members, messages and history.
 //! - [`frames`]: WebSocket frames in both directions.
 //! - [`hlc`]: the wire form of hybrid logical clock timestamps.
-//! - [`peer`]: messages between regions (log replication, forwarded sends).
+//! - [`peer`]: messages between regions (log replication, forwarded sends,
+//!   requests, mergeable deltas).
+//! - [`records`]: chat and account records regions keep and replicate.
 
 pub mod auth;
 pub mod chats;
@@ -19,6 +21,7 @@ pub mod error;
 pub mod frames;
 pub mod hlc;
 pub mod peer;
+pub mod records;
 pub mod users;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};

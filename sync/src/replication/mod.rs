@@ -34,3 +34,24 @@ pub use time::Millis;
 
 #[cfg(test)]
 mod sim;
+
+/// A chat message entry body with `text`, for the machines' tests.
+#[cfg(test)]
+pub(crate) fn test_body(chat: &str, seq: u64, text: &str) -> protocol::peer::EntryBody {
+    protocol::peer::EntryBody::Message {
+        message: protocol::chats::Message {
+            chat_id: chat.to_owned(),
+            seq,
+            hlc: protocol::Hlc::new(seq, 0),
+            sender_id: "u".to_owned(),
+            client_msg_id: format!("m{seq}"),
+            kind: protocol::chats::MessageKind::Text,
+            text: text.to_owned(),
+            event: None,
+            user_ids: None,
+            title: None,
+            sent_at: seq,
+        },
+        state: None,
+    }
+}

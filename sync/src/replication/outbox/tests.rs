@@ -89,7 +89,7 @@ fn done_carries_the_item_and_the_outcome() {
     outbox.handle(Millis(0), Input::PeerConnected);
     outbox.handle(Millis(0), Input::Submit(item("1", "a")));
     let rejected = ForwardOutcome::Rejected {
-        code: "not_a_member".into(),
+        code: protocol::ErrorCode::NotMember,
         message: "no".into(),
     };
     let out = outbox.handle(

@@ -22,7 +22,7 @@ fn entry(chat: &str, seq: u64) -> LogEntry {
         chat_id: chat.into(),
         seq,
         hlc: Hlc::new(seq, 0),
-        body: format!("{{\"n\":{seq}}}"),
+        body: super::super::test_body(chat, seq, "n"),
     }
 }
 

@@ -433,7 +433,7 @@ impl Shipper {
         let mut batch: Vec<LogEntry> = Vec::new();
         let mut bytes = 0;
         for entry in run {
-            let size = entry.body.len() + ENTRY_OVERHEAD_BYTES;
+            let size = entry.body.approx_size() + ENTRY_OVERHEAD_BYTES;
             let full = batch.len() >= self.config.max_entries_per_message
                 || (!batch.is_empty() && bytes + size > self.config.max_bytes_per_message);
             if full {

@@ -23,7 +23,7 @@ fn entry(chat: &str, seq: u64) -> LogEntry {
         chat_id: chat.into(),
         seq,
         hlc: Hlc::new(seq, 0),
-        body: format!("{{\"n\":{seq}}}"),
+        body: super::super::test_body(chat, seq, "n"),
     }
 }
 
@@ -309,7 +309,9 @@ fn new_commits_ship_while_idle() {
 #[test]
 fn messages_are_split_by_size() {
     let mut shipper = Shipper::new(ShipperConfig {
-        max_bytes_per_message: 2 * (ENTRY_OVERHEAD_BYTES + 100),
+        max_bytes_per_message: 2
+            * (ENTRY_OVERHEAD_BYTES
+                + super::super::test_body("a", 1, &"x".repeat(100)).approx_size()),
         ..config()
     });
     shipper.handle(Millis(0), committed("a", 5));
@@ -317,9 +319,9 @@ fn messages_are_split_by_size() {
     shipper.handle(Millis(0), hello(&[]));
     let mut list = entries("a", 1..=5);
     for entry in &mut list {
-        entry.body = "x".repeat(100);
+        entry.body = super::super::test_body("a", entry.seq, &"x".repeat(100));
     }
-    list[3].body = "y".repeat(10_000);
+    list[3].body = super::super::test_body("a", 4, &"y".repeat(10_000));
     let out = shipper.handle(Millis(1), log_read("a", list));
     // A body larger than the cap still goes, alone.
     assert_eq!(shipped(&out), vec![vec![1, 2], vec![3], vec![4], vec![5]]);

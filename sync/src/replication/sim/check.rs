@@ -98,15 +98,10 @@ fn check_forwarded(world: &World) -> (usize, usize) {
             if world.scenario.home(&entry.chat_id) != region.id {
                 continue;
             }
-            let body: serde_json::Value =
-                serde_json::from_str(&entry.body).expect("bodies are JSON");
-            let key = (
-                body["sender_id"].as_str().unwrap_or_default().to_string(),
-                body["client_msg_id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
+            let protocol::peer::EntryBody::Message { message, .. } = &entry.body else {
+                panic!("the simulation logs only messages");
+            };
+            let key = (message.sender_id.clone(), message.client_msg_id.clone());
             assert!(
                 by_key.insert(key, entry).is_none(),
                 "a send was sequenced twice"

@@ -54,7 +54,7 @@ impl Store {
     pub fn sequence(&mut self, send: &ForwardSend, now: Millis) -> (ForwardOutcome, bool) {
         if send.text.starts_with("reject") {
             let outcome = ForwardOutcome::Rejected {
-                code: "not_a_member".into(),
+                code: protocol::ErrorCode::NotMember,
                 message: "the sender is not a member".into(),
             };
             return (outcome, false);
@@ -69,16 +69,27 @@ impl Store {
         }
         let seq = self.last_seq(&send.chat_id) + 1;
         let hlc = Hlc::new(1_700_000_000_000 + now.0, (seq % 1000) as u16);
-        let body = serde_json::json!({
-            "sender_id": send.sender_id,
-            "client_msg_id": send.client_msg_id,
-            "text": send.text,
-        });
+        let body = protocol::peer::EntryBody::Message {
+            message: protocol::chats::Message {
+                chat_id: send.chat_id.clone(),
+                seq,
+                hlc,
+                sender_id: send.sender_id.clone(),
+                client_msg_id: send.client_msg_id.clone(),
+                kind: protocol::chats::MessageKind::Text,
+                text: send.text.clone(),
+                event: None,
+                user_ids: None,
+                title: None,
+                sent_at: hlc.millis(),
+            },
+            state: None,
+        };
         let entry = LogEntry {
             chat_id: send.chat_id.clone(),
             seq,
             hlc,
-            body: body.to_string(),
+            body,
         };
         self.log.insert((send.chat_id.clone(), seq), entry);
         self.dedup.insert(key, (seq, hlc));

@@ -4,14 +4,18 @@
 //!
 //! Every message is one JSON object tagged by `type`. The replication state
 //! machines in the `sync` crate decide when each is sent; these types only
-//! fix the names. Log entry bodies travel as opaque JSON text so replication
-//! never depends on what a message or system event looks like.
+//! fix the names. Log entry bodies are typed ([`EntryBody`]): a chat's
+//! message (with the chat's state after it, when it changed the chat) or an
+//! account event; replication only reads their size.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ErrorCode;
+use crate::chats::Message;
 use crate::hlc::Hlc;
+use crate::records::{AccountEvent, ChatState};
 
 /// One committed entry of a chat's log, as the home region sequenced it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,9 +26,41 @@ pub struct LogEntry {
     pub seq: u64,
     /// When the home region sequenced it.
     pub hlc: Hlc,
-    /// The entry itself (message or system event) as JSON text; replication
-    /// never parses it.
-    pub body: String,
+    /// The entry itself.
+    pub body: EntryBody,
+}
+
+/// What a log entry holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EntryBody {
+    /// A chat's message at this `seq`.
+    Message {
+        /// The message.
+        message: Message,
+        /// The chat after it, for the first entry and system messages: a
+        /// replica learns the chat and its members from it without
+        /// replaying the home's rules.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state: Option<ChatState>,
+    },
+    /// A change of a region's account log.
+    Account {
+        /// The change.
+        event: AccountEvent,
+    },
+}
+
+impl EntryBody {
+    /// A rough size on the wire, in bytes, for filling messages.
+    pub fn approx_size(&self) -> usize {
+        match self {
+            Self::Message { message, state } => {
+                128 + message.text.len() + state.as_ref().map_or(0, |s| 128 + 96 * s.members.len())
+            }
+            Self::Account { .. } => 512,
+        }
+    }
 }
 
 /// A user's send that a non-home region forwards to the chat's home region.
@@ -72,7 +108,7 @@ pub enum ForwardOutcome {
     /// change the answer.
     Rejected {
         /// A stable error code, as in the client protocol's error body.
-        code: String,
+        code: ErrorCode,
         /// A human-readable explanation.
         message: String,
     },
@@ -137,7 +173,13 @@ mod tests {
             chat_id: "c1".into(),
             seq: 7,
             hlc: Hlc::new(1_700_000_000_000, 2),
-            body: r#"{"kind":"message","text":"hi"}"#.into(),
+            body: EntryBody::Account {
+                event: AccountEvent::DeviceRevoked {
+                    user_id: "u1".into(),
+                    device_id: "d1".into(),
+                    revoked_at: 5,
+                },
+            },
         };
         let json = roundtrip(&PeerMessage::Entries {
             chat_id: "c1".into(),
@@ -152,7 +194,9 @@ mod tests {
                     "chat_id": "c1",
                     "seq": 7,
                     "hlc": "018bcfe568000002",
-                    "body": "{\"kind\":\"message\",\"text\":\"hi\"}"
+                    "body": {"kind": "account", "event": {
+                        "event": "device_revoked", "user_id": "u1", "device_id": "d1", "revoked_at": 5
+                    }}
                 }]
             })
         );
@@ -218,12 +262,12 @@ mod tests {
         let json = roundtrip(&PeerMessage::ForwardResult(ForwardResult {
             id: "ob-2".into(),
             outcome: ForwardOutcome::Rejected {
-                code: "not_a_member".into(),
+                code: ErrorCode::NotMember,
                 message: "you are not a member of this chat".into(),
             },
         }));
         assert_eq!(json["outcome"]["status"], "rejected");
-        assert_eq!(json["outcome"]["code"], "not_a_member");
+        assert_eq!(json["outcome"]["code"], "not_member");
     }
 
     #[test]
@@ -232,7 +276,7 @@ mod tests {
             r#"{"type":"gossip"}"#,
             r#"{"type":"ack","chat_id":"c1"}"#,
             r#"{"type":"ack","chat_id":"c1","seq":-1}"#,
-            r#"{"type":"entries","chat_id":"c1","entries":[{"chat_id":"c1","seq":1,"hlc":"zz","body":""}]}"#,
+            r#"{"type":"entries","chat_id":"c1","entries":[{"chat_id":"c1","seq":1,"hlc":"zz","body":{"kind":"nope"}}]}"#,
         ] {
             assert!(serde_json::from_str::<PeerMessage>(text).is_err(), "{text}");
         }
