@@ -2,9 +2,15 @@
 //! breaks one guarantee in a way the harness must catch; a node runs one
 //! only with `--sabotage MODE` and `CHATMESH_SABOTAGE_ALLOWED=yes` in its
 //! environment, and says so loudly in its log.
+//!
+//! The code consults a mode only at the named points below ([`Sabotage::stamp`],
+//! [`Sabotage::drops_acked`], …), so the defects are easy to find and the
+//! paths they touch stay plain.
 
 use std::fmt;
 use std::str::FromStr;
+
+use protocol::Hlc;
 
 /// The environment variable that must be `yes` for a sabotage mode to run.
 pub const ALLOW_ENV: &str = "CHATMESH_SABOTAGE_ALLOWED";
@@ -58,6 +64,46 @@ impl Sabotage {
     /// Whether message `seq` is one this mode breaks.
     pub fn hits(seq: u64) -> bool {
         seq.is_multiple_of(EVERY)
+    }
+
+    fn applies(mode: Option<Self>, this: Self, seq: u64) -> bool {
+        mode == Some(this) && Self::hits(seq)
+    }
+
+    /// The clock a new entry at `seq` gets (`hlc-backwards`: a second older).
+    pub fn stamp(mode: Option<Self>, seq: u64, hlc: Hlc) -> Hlc {
+        if Self::applies(mode, Self::HlcBackwards, seq) {
+            Hlc::new(hlc.millis().saturating_sub(1000), 0)
+        } else {
+            hlc
+        }
+    }
+
+    /// Whether the send at `seq` is acknowledged but not stored (`drop-acked`).
+    pub fn drops_acked(mode: Option<Self>, seq: u64) -> bool {
+        Self::applies(mode, Self::DropAcked, seq)
+    }
+
+    /// Whether the message at `seq` is stored twice (`duplicate`).
+    pub fn duplicates(mode: Option<Self>, seq: u64) -> bool {
+        Self::applies(mode, Self::Duplicate, seq)
+    }
+
+    /// Whether a replica stores the entry at `seq` swapped with the one
+    /// before it (`reorder`).
+    pub fn reorders(mode: Option<Self>, seq: u64) -> bool {
+        seq > 1 && Self::applies(mode, Self::Reorder, seq)
+    }
+
+    /// Whether removed members keep receiving and reading (`ignore-removal`).
+    pub fn ignores_removal(mode: Option<Self>) -> bool {
+        mode == Some(Self::IgnoreRemoval)
+    }
+
+    /// Whether commits are acknowledged without being made durable
+    /// (`skip-fsync`; the store carries it out).
+    pub fn skips_fsync(mode: Option<Self>) -> bool {
+        mode == Some(Self::SkipFsync)
     }
 }
 
