@@ -30,6 +30,7 @@ impl ChatCore {
             )));
         }
         let mut expected = first.seq;
+        let mut known = self.record.is_some();
         for entry in &fresh {
             if entry.seq != expected || entry.chat_id != self.chat_id {
                 return Err(ChatError::Conflict(format!(
@@ -43,7 +44,8 @@ impl ChatCore {
                     entry.seq, self.chat_id
                 )));
             };
-            if self.record.is_none() && state.is_none() {
+            known |= state.is_some();
+            if !known {
                 return Err(ChatError::Conflict(format!(
                     "{} is not known here and entry {} does not describe it",
                     self.chat_id, entry.seq
