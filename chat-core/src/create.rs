@@ -139,6 +139,7 @@ impl ChatCore {
         if self.record.is_none() {
             self.take_state(state);
             self.write(Write::LastSeq(self.last_seq));
+            self.announce();
         }
         let reply = self.chat_reply();
         self.reply(token, reply);

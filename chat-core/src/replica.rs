@@ -29,9 +29,8 @@ impl ChatCore {
                 self.chat_id, self.last_seq, first.seq
             )));
         }
-        let mut expected = first.seq;
         let mut known = self.record.is_some();
-        for entry in &fresh {
+        for (expected, entry) in (first.seq..).zip(fresh.iter()) {
             if entry.seq != expected || entry.chat_id != self.chat_id {
                 return Err(ChatError::Conflict(format!(
                     "entries of {} are not one contiguous run",
@@ -51,7 +50,6 @@ impl ChatCore {
                     self.chat_id, entry.seq
                 )));
             }
-            expected += 1;
         }
         let mut changed = false;
         for entry in fresh {

@@ -424,7 +424,7 @@ fn typing_expires_and_marks_wait_to_be_written_together() {
         },
     );
     assert!(outputs.iter().any(|o| matches!(o,
-        Output::Deliver { frame: ServerFrame::Typing { active: true, .. }, recipients, .. } if &**recipients == [user(1)])));
+        Output::Deliver { frame: ServerFrame::Typing { active: true, .. }, recipients, .. } if **recipients == [user(1)])));
     assert_eq!(home.poll_timeout(), Some(Millis(6_000)));
     let outputs = home.handle(Millis(6_000), Input::Tick);
     assert!(outputs.iter().any(|o| matches!(

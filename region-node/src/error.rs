@@ -1,7 +1,10 @@
-//! [`ApiError`]: the one error type handlers return. It maps to an HTTP
-//! response with the protocol's error body (and, later, to a WebSocket
-//! `error` frame). Internal details are logged where the error is made into
-//! a response, never sent to clients.
+//! [`ApiError`]: the one error type the HTTP and WebSocket edges answer
+//! with. It maps to an HTTP response with the protocol's error body, or to
+//! a WebSocket `error` frame. Domain errors (the chat domain's
+//! [`chat::Error`](crate::chat::Error), the link's
+//! [`LinkError`](crate::link::LinkError)) become an `ApiError` here, at the
+//! edge. Internal details are logged where the error is made, never sent
+//! to clients.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -88,6 +91,36 @@ impl From<store::StoreError> for ApiError {
         Self {
             store: Some(error),
             ..Self::new(ErrorCode::Internal, "internal server error")
+        }
+    }
+}
+
+impl From<crate::chat::Error> for ApiError {
+    fn from(error: crate::chat::Error) -> Self {
+        use crate::chat::Error;
+        match error {
+            Error::Refused(chat_core::ChatError::Storage(cause)) => Self::internal(&cause),
+            Error::Refused(refusal) => Self::new(refusal.code(), refusal.to_string()),
+            Error::Link(link) => link.into(),
+            Error::Store(store) => store.into(),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<chat_core::ChatError> for ApiError {
+    fn from(error: chat_core::ChatError) -> Self {
+        crate::chat::Error::from(error).into()
+    }
+}
+
+impl From<crate::link::LinkError> for ApiError {
+    fn from(error: crate::link::LinkError) -> Self {
+        match error {
+            crate::link::LinkError::Unreachable { .. } => {
+                Self::new(ErrorCode::HomeUnreachable, error.to_string())
+            }
+            crate::link::LinkError::Garbled { .. } => Self::internal(&error),
         }
     }
 }

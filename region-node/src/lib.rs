@@ -1,31 +1,48 @@
 //! The chatmesh region node: one process that serves a whole region on the
-//! embedded defaults (HTTP API and, later, WebSocket sessions and the chat
-//! domain), or one of several nodes of a region on FoundationDB.
+//! embedded defaults (HTTP API, WebSocket sessions, the chat domain and
+//! replication between regions).
 //!
 //! [`run`] is the entry point: it takes a bound listener and a shutdown
 //! signal, so the binary, the tests and simulators all start a node the same
 //! way (tests bind port 0).
 //!
-//! - [`config`]: flags, environment and TOML merged into a validated [`Config`].
-//! - [`server`]: start-up, serving and draining shutdown.
-//! - [`state`]: the handles handlers share.
-//! - [`http`]: the HTTP API.
+//! ## Layers
+//!
+//! Each layer imports only from the layers below it; there is no module
+//! circle (`shared/tools/module-circles region-node/src` checks it):
+//!
+//! ```text
+//! server, state                wiring
+//! http, ws, error              edges: decode, authorize, encode; ApiError lives here
+//! replica                      replication driver, replicated apply, peer requests, deltas
+//! chat, accounts               domain: chat tasks around chat-core, membership, marks, profiles
+//! hub                          connections, presence, the fan-out sink
+//! link                         handle to other regions (QUIC transport, typed peer messages)
+//! config, clock, codec, hlc,   leaves
+//! limits, metrics, storage,
+//! launcher
+//! ```
+//!
+//! - [`server`]: start-up, serving and draining shutdown; [`state`]: the
+//!   handles the edges share.
+//! - [`http`]: the HTTP API; [`ws`]: WebSocket sessions; [`error`]: the
+//!   one error type of the API.
+//! - [`replica`]: this region's side of replication between regions.
+//! - [`chat`]: chats, membership, the per-chat task, receipts, typing.
 //! - [`accounts`]: accounts, devices and tokens.
-//! - [`chat`]: chats, membership, the per-chat sequencer, receipts, typing.
 //! - [`hub`]: connections, fan-out and presence.
-//! - [`ws`]: WebSocket sessions.
-//! - [`hlc`]: the node's hybrid logical clock.
-//! - [`limits`]: per-device rate limits.
-//! - [`mesh`]: this region in a mesh: replication, forwarding, peer requests.
-//! - [`error`]: the one error type of the API.
+//! - [`link`]: the handle on the other regions of the mesh.
+//! - [`config`]: flags, environment and TOML merged into a validated [`Config`].
+//! - [`codec`]: frames and stored records as bytes.
+//! - [`hlc`]: the node's hybrid logical clock; [`clock`]: wall-clock time.
+//! - [`limits`]: per-device rate limits; [`metrics`]: Prometheus metrics.
 //! - [`storage`]: opening the configured store backend.
-//! - [`clock`]: wall-clock time in protocol units.
-//! - [`metrics`]: the Prometheus registry and `GET /metrics`.
 //! - [`launcher`]: `region-node mesh`, every region of a topology on one machine.
 
 pub mod accounts;
 pub mod chat;
 pub mod clock;
+pub mod codec;
 pub mod config;
 pub mod error;
 pub mod hlc;
@@ -33,12 +50,12 @@ pub mod http;
 pub mod hub;
 pub mod launcher;
 pub mod limits;
-pub mod mesh;
+pub mod link;
 pub mod metrics;
+pub mod replica;
 pub mod server;
 pub mod state;
 pub mod storage;
-pub mod testing;
 pub mod ws;
 
 pub use config::Config;

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::hlc::HlcClock;
 use crate::hub::Hub;
 use crate::limits::Limits;
-use crate::mesh::Mesh;
+use crate::link::Link;
 use crate::state::{AppState, Services};
 
 /// Why a node stopped with an error.
@@ -35,7 +35,7 @@ pub enum RunError {
     Serve(#[from] std::io::Error),
     /// The mesh transport could not start.
     #[error("mesh: {0}")]
-    Mesh(#[from] crate::mesh::MeshError),
+    Mesh(#[from] crate::link::MeshError),
 }
 
 /// Serves the region on `listener` until `shutdown` resolves, then stops
@@ -57,7 +57,6 @@ async fn serve(
     let db = crate::storage::open(&config)?;
     let ready = Arc::new(AtomicBool::new(false));
     let tracker = TaskTracker::new();
-    let hub = Hub::new(config.outbound_queue, config.presence_grace, db.clone());
     let max_offset = config
         .mesh
         .as_ref()
@@ -66,16 +65,19 @@ async fn serve(
         });
     let hlc = Arc::new(HlcClock::new(max_offset, config.clock_skew_ms));
     let mesh = match &config.mesh {
-        Some(mesh_config) => Some(Mesh::start(&config.region, mesh_config, hlc.clone()).await?),
+        Some(mesh_config) => Some(Link::start(&config.region, mesh_config, hlc.clone()).await?),
         None => None,
     };
     let (mesh, runner) = match mesh {
         Some((mesh, runner)) => (Some(mesh), Some(runner)),
         None => (None, None),
     };
-    if let Some(mesh) = &mesh {
-        hub.presence.attach(mesh.clone());
-    }
+    let hub = Hub::new(
+        config.outbound_queue,
+        config.presence_grace,
+        db.clone(),
+        mesh.clone(),
+    );
     let accounts = Accounts::open(
         db.clone(),
         &config.auth,
@@ -112,13 +114,22 @@ async fn serve(
         mesh: mesh.clone(),
         metrics: metrics.clone(),
     });
-    if let (Some(mesh), Some(runner)) = (mesh, runner) {
-        tracker.spawn(runner.run(state.clone(), mesh, stop.clone()));
+    if let (Some(link), Some(runner)) = (mesh, runner) {
+        let handles = crate::replica::Handles {
+            region: state.config.region.clone(),
+            db: db.clone(),
+            chats: state.chats.clone(),
+            accounts: state.accounts.clone(),
+            hub: state.hub.clone(),
+            metrics: metrics.clone(),
+            link,
+        };
+        tracker.spawn(crate::replica::run(handles, runner, stop.clone()));
     }
     let mut app = crate::http::router(state.clone());
     if state.config.test_admin {
         tracing::warn!("test admin endpoint enabled: PUT /v1/test/clock-skew");
-        app = app.merge(crate::testing::admin::router().with_state(state.clone()));
+        app = app.merge(crate::http::test_admin::router().with_state(state.clone()));
     }
     let app = app.merge(crate::metrics::router(metrics.clone())).layer(
         axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track_http),

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::hlc::HlcClock;
 use crate::hub::Hub;
 use crate::limits::Limits;
-use crate::mesh::Mesh;
+use crate::link::Link;
 
 /// A cheap-to-clone handle on the node's services: one pointer, because a
 /// copy sits in every connection's tasks and idle connections must stay
@@ -57,7 +57,7 @@ pub struct Services {
     /// Cancelled when the node shuts down; sessions close on it.
     pub shutdown: CancellationToken,
     /// This region's place in a mesh, if it is in one.
-    pub mesh: Option<Mesh>,
+    pub mesh: Option<Link>,
     /// Prometheus metrics.
     pub metrics: crate::metrics::Metrics,
 }

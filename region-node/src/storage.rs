@@ -10,7 +10,7 @@ pub fn open(config: &Config) -> Result<Database, StoreError> {
         StoreBackend::Embedded => {
             std::fs::create_dir_all(&config.data_dir).map_err(StoreError::Io)?;
             let options = store::EmbeddedOptions {
-                skip_sync_for_tests: config.sabotage == Some(crate::testing::Sabotage::SkipFsync),
+                skip_sync_for_tests: chat_core::Sabotage::skips_fsync(config.sabotage),
                 ..store::EmbeddedOptions::default()
             };
             Database::open_embedded(&config.data_dir, options)

@@ -31,6 +31,9 @@ pub struct LogEntry {
 }
 
 /// What a log entry holds.
+// Nearly every entry is a chat message: boxing it to shrink the rare
+// account entries would cost an allocation per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EntryBody {

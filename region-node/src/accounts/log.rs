@@ -9,10 +9,9 @@
 //! and keeps the log gapless without a sequencer task.
 
 use protocol::Hlc;
-use protocol::peer::LogEntry;
-use serde::{Deserialize, Serialize};
+use protocol::peer::{EntryBody, LogEntry};
 
-use super::records::{self, DeviceRecord, UserRecord, encode};
+use super::records::{self, encode};
 use crate::error::ApiError;
 
 /// The prefix of every account log id; the rest is the region's name.
@@ -31,43 +30,23 @@ pub fn region_of(log_id: &str) -> Result<&str, ApiError> {
         .ok_or_else(|| ApiError::bad_request(format!("{log_id:?} is not an account log")))
 }
 
-/// One account change, as an account log entry's body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum AccountEvent {
-    /// A user registered; the whole record, password hash included, so
-    /// every region can check the password.
-    UserCreated {
-        /// The record as the registering region wrote it.
-        user: UserRecord,
-    },
-    /// A device logged in.
-    DeviceCreated {
-        /// Its user.
-        user_id: String,
-        /// The record as the login region wrote it.
-        device: DeviceRecord,
-    },
-    /// A device logged out or was revoked; it stays revoked everywhere.
-    DeviceRevoked {
-        /// Its user.
-        user_id: String,
-        /// The device.
-        device_id: String,
-        /// Milliseconds since the Unix epoch.
-        revoked_at: u64,
-    },
+pub use protocol::records::AccountEvent;
+
+/// Reads an account event out of a log entry.
+pub trait DecodeAccountEvent {
+    /// The entry's event; `bad_request` for an entry of another kind.
+    fn account_event(&self) -> Result<&AccountEvent, ApiError>;
 }
 
-impl AccountEvent {
-    /// Decodes an entry's body.
-    pub fn decode(entry: &LogEntry) -> Result<Self, ApiError> {
-        serde_json::from_str(&entry.body).map_err(|e| {
-            ApiError::bad_request(format!(
-                "entry {} of {} is not an account event: {e}",
-                entry.seq, entry.chat_id
-            ))
-        })
+impl DecodeAccountEvent for LogEntry {
+    fn account_event(&self) -> Result<&AccountEvent, ApiError> {
+        match &self.body {
+            EntryBody::Account { event } => Ok(event),
+            EntryBody::Message { .. } => Err(ApiError::bad_request(format!(
+                "entry {} of {} is not an account event",
+                self.seq, self.chat_id
+            ))),
+        }
     }
 }
 
@@ -101,7 +80,9 @@ pub(crate) async fn append(
         chat_id: log_id(region),
         seq,
         hlc,
-        body: serde_json::to_string(event).map_err(|e| ApiError::internal(&e))?,
+        body: EntryBody::Account {
+            event: event.clone(),
+        },
     };
     store_entry(tx, region, &entry);
     tx.set(&records::acctlog_last_key(region), &seq.to_le_bytes());
@@ -146,14 +127,12 @@ mod tests {
             chat_id: log_id("a"),
             seq: 1,
             hlc: Hlc::new(1, 0),
-            body: json.to_string(),
+            body: EntryBody::Account {
+                event: event.clone(),
+            },
         };
-        assert_eq!(AccountEvent::decode(&entry).unwrap(), event);
-        let garbage = LogEntry {
-            body: "{\"event\":\"nope\"}".into(),
-            ..entry
-        };
-        assert!(AccountEvent::decode(&garbage).is_err());
+        assert_eq!(entry.account_event().unwrap(), &event);
+        assert!(serde_json::from_str::<AccountEvent>("{\"event\":\"nope\"}").is_err());
     }
 
     #[tokio::test]

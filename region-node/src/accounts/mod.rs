@@ -40,7 +40,7 @@ use crate::clock::now_ms;
 use crate::config::AuthConfig;
 use crate::error::ApiError;
 use crate::hlc::HlcClock;
-use crate::mesh::Mesh;
+use crate::link::Link;
 use log::AccountEvent;
 use records::{DeviceRecord, RefreshRecord, UserRecord, decode, encode};
 pub use usernames::claim_username;
@@ -60,7 +60,7 @@ pub struct Accounts {
     db: Database,
     region: Arc<str>,
     hlc: Arc<HlcClock>,
-    mesh: Option<Mesh>,
+    mesh: Option<Link>,
     hasher: password::PasswordHasher,
     issuer: tokens::TokenIssuer,
     per_username: throttle::FailureThrottle,
@@ -90,7 +90,7 @@ impl Accounts {
         config: &AuthConfig,
         region: &str,
         hlc: Arc<HlcClock>,
-        mesh: Option<Mesh>,
+        mesh: Option<Link>,
     ) -> Result<Self, ApiError> {
         let secret = secret::for_region(&db, mesh.as_ref()).await?;
         Ok(Self {

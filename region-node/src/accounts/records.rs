@@ -23,33 +23,7 @@
 use serde::{Deserialize, Serialize};
 use store::tuple::pack;
 
-/// An account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserRecord {
-    /// Opaque id, `u_…`.
-    pub user_id: String,
-    /// Unique login name.
-    pub username: String,
-    /// Name shown to others.
-    pub display_name: String,
-    /// Argon2id PHC string.
-    pub password_hash: String,
-    /// Milliseconds since the Unix epoch.
-    pub created_at: u64,
-}
-
-/// A logged-in device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceRecord {
-    /// Opaque id, `d_…`.
-    pub device_id: String,
-    /// Name given at login.
-    pub name: String,
-    /// Milliseconds since the Unix epoch.
-    pub created_at: u64,
-    /// Last login or refresh, milliseconds since the Unix epoch.
-    pub last_active_at: u64,
-}
+pub use protocol::records::{DeviceRecord, UserRecord};
 
 /// A refresh token ever issued, by the hash of its value.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -114,16 +88,11 @@ pub(crate) fn acctlog_last_key(region: &str) -> Vec<u8> {
     pack(&("acctlog_last", region))
 }
 
-/// Encodes a record for the store.
-pub(crate) fn encode<T: Serialize>(record: &T) -> Vec<u8> {
-    // Serializing these plain structs to JSON cannot fail.
-    serde_json::to_vec(record).unwrap_or_default()
-}
+pub(crate) use crate::codec::encode;
 
 /// Decodes a record read from the store.
 pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
     bytes: &[u8],
 ) -> Result<T, crate::error::ApiError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| crate::error::ApiError::internal(&format!("corrupt record: {e}")))
+    crate::codec::decode(bytes).map_err(|e| crate::error::ApiError::internal(&e))
 }

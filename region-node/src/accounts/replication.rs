@@ -19,7 +19,7 @@
 use protocol::peer::LogEntry;
 use store::{Database, RangeOption};
 
-pub use super::log::{ACCOUNT_LOG_PREFIX, AccountEvent, log_id};
+pub use super::log::{ACCOUNT_LOG_PREFIX, AccountEvent, DecodeAccountEvent, log_id};
 use super::log::{last_seq, region_of, store_entry};
 use super::records::{self, DeviceRecord, UserRecord, decode, encode};
 use crate::error::ApiError;
@@ -83,7 +83,7 @@ pub async fn apply(db: &Database, log_id: &str, entries: &[LogEntry]) -> Result<
                 prev.seq, entry.seq
             )));
         }
-        run.push((entry, AccountEvent::decode(entry)?));
+        run.push((entry, entry.account_event()?.clone()));
     }
     let run = &run;
     let applied = db
@@ -119,10 +119,10 @@ pub async fn apply(db: &Database, log_id: &str, entries: &[LogEntry]) -> Result<
 pub fn revoked_devices(entries: &[LogEntry]) -> Vec<(String, String)> {
     entries
         .iter()
-        .filter_map(|entry| match AccountEvent::decode(entry) {
+        .filter_map(|entry| match entry.account_event() {
             Ok(AccountEvent::DeviceRevoked {
                 user_id, device_id, ..
-            }) => Some((user_id, device_id)),
+            }) => Some((user_id.clone(), device_id.clone())),
             _ => None,
         })
         .collect()

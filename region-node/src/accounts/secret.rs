@@ -19,7 +19,7 @@ use store::Database;
 
 use super::{records, tokens};
 use crate::error::ApiError;
-use crate::mesh::Mesh;
+use crate::link::Link;
 
 /// The file name of the mesh's token key in its secrets directory.
 pub const TOKEN_KEY_FILE: &str = "token.key";
@@ -48,7 +48,7 @@ pub enum TokenKeyError {
 
 /// The secret `db`'s region signs access tokens with: the mesh's shared
 /// key when it is in a mesh, else its own.
-pub(crate) async fn for_region(db: &Database, mesh: Option<&Mesh>) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn for_region(db: &Database, mesh: Option<&Link>) -> Result<Vec<u8>, ApiError> {
     let Some(mesh) = mesh else {
         return from_store(db).await;
     };

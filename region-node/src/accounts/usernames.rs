@@ -14,7 +14,9 @@ use store::Database;
 use super::records;
 use super::validate;
 use crate::error::ApiError;
-use crate::mesh::{Mesh, PeerRequest};
+use protocol::peer::{PeerReply, PeerRequest};
+
+use crate::link::Link;
 
 /// How long a registration waits for the name's owner.
 const CLAIM_TIMEOUT: Duration = Duration::from_secs(5);
@@ -47,7 +49,7 @@ impl Claim {
 /// Asks the region owning `username` for it when that is not this region;
 /// `home_unreachable` if the owner cannot be asked, `conflict` if taken.
 pub(crate) async fn claim_at_owner(
-    mesh: Option<&Mesh>,
+    mesh: Option<&Link>,
     username: &str,
     user_id: &str,
 ) -> Result<Claim, ApiError> {
@@ -62,8 +64,13 @@ pub(crate) async fn claim_at_owner(
         username: username.to_owned(),
         user_id: user_id.to_owned(),
     };
-    mesh.request(owner, &request, CLAIM_TIMEOUT).await?;
-    Ok(Claim::Granted)
+    match mesh.request(owner, &request, CLAIM_TIMEOUT).await? {
+        PeerReply::Done => Ok(Claim::Granted),
+        PeerReply::Err { code, message } => Err(ApiError::new(code, message)),
+        other => Err(ApiError::internal(&format!(
+            "region {owner} answered {other:?} to a username claim"
+        ))),
+    }
 }
 
 /// Claims `username` for `user_id` here, at the region owning the name.

@@ -1,24 +1,26 @@
 //! Direct chats: one per pair of users in the whole mesh. Each pair hashes
 //! to the one region that owns its direct chat (the same rule as usernames,
-//! `Mesh::owner_of`), which creates it and is its home; another region asks
+//! `Link::owner_of`), which creates it and is its home; another region asks
 //! the owner over the mesh and keeps a replica of the chat's record and
 //! members from the answer, so the pair can use it at once. Two regions
 //! asking at the same moment get the same chat. Once a region holds the
 //! pair's chat it answers from its replica, even while the owner is cut off.
 
-use protocol::chats::{Chat, ChatKind, Role};
+use std::time::Duration;
+
+use chat_core::{ChatError, Input};
+use protocol::chats::Chat;
+use protocol::peer::{PeerReply, PeerRequest};
+use protocol::records::{ChatRecord, ChatState, MemberRecord};
 use serde::{Deserialize, Serialize};
 
-use super::records::{ChatRecord, MemberRecord};
-use super::{Chats, keys, new_chat_id, reads};
-use crate::accounts::records::{encode, user_key};
-use crate::error::ApiError;
-use crate::mesh::PeerRequest;
+use super::{Chats, Error, keys, new_chat_id, reads};
+use crate::accounts::records::user_key;
 
 /// How long a direct chat's owner region is waited for.
-const OWNER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+const OWNER_WAIT: Duration = Duration::from_secs(5);
 
-/// The owner region's answer to [`PeerRequest::CreateDirect`].
+/// A pair's direct chat, and whether the request created it.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct DirectCreated {
     /// The chat.
@@ -37,137 +39,112 @@ impl Chats {
     /// The direct chat of `user` and `peer`, created on first use; the flag
     /// tells whether this call created it.
     #[tracing::instrument(skip(self))]
-    pub async fn direct(&self, user: &str, peer: &str) -> Result<(Chat, bool), ApiError> {
+    pub async fn direct(&self, user: &str, peer: &str) -> Result<(Chat, bool), Error> {
         if user == peer {
-            return Err(ApiError::bad_request("a direct chat needs another user"));
+            return Err(Error::invalid("a direct chat needs another user"));
         }
-        let Some(mesh) = self.ctx.mesh.clone() else {
+        let Some(link) = self.ctx.link.clone() else {
             return self.direct_here(user, peer).await;
         };
-        let owner = mesh.owner_of(&pair_key(user, peer)).to_owned();
+        let owner = link.owner_of(&pair_key(user, peer)).to_owned();
         if owner == self.ctx.region {
             return self.direct_here(user, peer).await;
         }
-        let tx = self.ctx.db.begin();
-        if tx.get_snapshot(&user_key(peer)).await?.is_none() {
-            return Err(ApiError::not_found(format!("no such user {peer}")));
-        }
-        if let Some(id) = tx.get_snapshot(&keys::direct(user, peer)).await? {
-            let chat = reads::load_chat(&self.ctx.db, &String::from_utf8_lossy(&id)).await?;
+        if let Some(chat) = self.existing_direct(user, peer).await? {
             return Ok((chat, false));
         }
         let request = PeerRequest::CreateDirect {
             user: user.to_owned(),
             peer: peer.to_owned(),
         };
-        let value = mesh.request(&owner, &request, OWNER_WAIT).await?;
-        let answer: DirectCreated =
-            serde_json::from_value(value).map_err(|e| ApiError::internal(&e))?;
-        self.adopt_direct(&answer.chat).await?;
-        let chat = reads::load_chat(&self.ctx.db, &answer.chat.chat_id).await?;
-        if answer.created {
-            self.announce(&chat);
-        }
-        Ok((chat, answer.created))
+        let (chat, created) = match link.request(&owner, &request, OWNER_WAIT).await? {
+            PeerReply::Direct { chat, created } => (chat, created),
+            PeerReply::Err { code, message } => {
+                return Err(ChatError::from_code(code, message).into());
+            }
+            other => {
+                return Err(ChatError::Storage(format!(
+                    "region {owner} answered {other:?} for a direct chat"
+                ))
+                .into());
+            }
+        };
+        let chat_id = chat.chat_id.clone();
+        let input = Input::Adopt {
+            token: 0,
+            state: state_of(chat),
+        };
+        let chat = self.ask_chat(&chat_id, input).await?;
+        Ok((chat, created))
     }
 
-    /// Keeps a replica of a direct chat its owner region answered with,
-    /// unless its log already brought one.
-    async fn adopt_direct(&self, chat: &Chat) -> Result<(), ApiError> {
-        let chat = chat.clone();
-        self.ctx
-            .db
-            .run(|tx| {
-                let chat = chat.clone();
-                async move {
-                    let id = &chat.chat_id;
-                    if tx.get(&keys::meta(id)).await?.is_some() {
-                        return Ok(());
-                    }
-                    let record = ChatRecord {
-                        chat_id: id.clone(),
-                        kind: ChatKind::Direct,
-                        title: String::new(),
-                        description: String::new(),
-                        home_region: chat.home_region.clone(),
-                        created_at: chat.created_at,
-                        deleted: chat.deleted,
-                    };
-                    tx.set(&keys::meta(id), &encode(&record));
-                    tx.set(&keys::homed(&record.home_region, id), b"");
-                    for member in &chat.members {
-                        let record = MemberRecord {
-                            user_id: member.user_id.clone(),
-                            role: member.role,
-                            joined_seq: member.joined_seq,
-                            removed_seq: None,
-                        };
-                        tx.set(&keys::member(id, &member.user_id), &encode(&record));
-                        tx.set(&keys::user_chat(&member.user_id, id), b"");
-                    }
-                    if let [a, b] = chat.members.as_slice() {
-                        tx.set(&keys::direct(&a.user_id, &b.user_id), id.as_bytes());
-                    }
-                    let count = chat.members.len() as u64;
-                    tx.set(&keys::members_count(id), &count.to_le_bytes());
-                    tx.set(&keys::last_seq(id), &0u64.to_le_bytes());
-                    Ok(())
-                }
-            })
-            .await
+    /// The pair's direct chat, if this region holds it; `not_found` if
+    /// `peer` is not a user.
+    async fn existing_direct(&self, user: &str, peer: &str) -> Result<Option<Chat>, Error> {
+        let tx = self.ctx.db.begin();
+        if tx.get_snapshot(&user_key(peer)).await?.is_none() {
+            return Err(Error::not_found(format!("no such user {peer}")));
+        }
+        match tx.get_snapshot(&keys::direct(user, peer)).await? {
+            Some(id) => Ok(Some(
+                reads::load_chat(&self.ctx.db, &String::from_utf8_lossy(&id)).await?,
+            )),
+            None => Ok(None),
+        }
     }
 
     /// The direct chat of `user` and `peer`, created on first use here, at
     /// the pair's owner region; the flag tells whether this call created it.
-    pub async fn direct_here(&self, user: &str, peer: &str) -> Result<(Chat, bool), ApiError> {
+    pub async fn direct_here(&self, user: &str, peer: &str) -> Result<(Chat, bool), Error> {
         if user == peer {
-            return Err(ApiError::bad_request("a direct chat needs another user"));
+            return Err(Error::invalid("a direct chat needs another user"));
         }
-        let created = self
-            .ctx
-            .db
-            .run(|tx| {
-                let region = self.ctx.region.clone();
-                async move {
-                    if tx.get(&user_key(peer)).await?.is_none() {
-                        return Err(ApiError::not_found(format!("no such user {peer}")));
-                    }
-                    if let Some(id) = tx.get(&keys::direct(user, peer)).await? {
-                        return Ok((String::from_utf8_lossy(&id).into_owned(), false));
-                    }
-                    let chat_id = new_chat_id();
-                    let record = ChatRecord {
-                        chat_id: chat_id.clone(),
-                        kind: ChatKind::Direct,
-                        title: String::new(),
-                        description: String::new(),
-                        home_region: region,
-                        created_at: crate::clock::now_ms(),
-                        deleted: false,
-                    };
-                    tx.set(&keys::direct(user, peer), chat_id.as_bytes());
-                    tx.set(&keys::homed(&record.home_region, &chat_id), b"");
-                    tx.set(&keys::meta(&chat_id), &encode(&record));
-                    for id in [user, peer] {
-                        let member = MemberRecord {
-                            user_id: id.to_owned(),
-                            role: Role::Member,
-                            joined_seq: 0,
-                            removed_seq: None,
-                        };
-                        tx.set(&keys::member(&chat_id, id), &encode(&member));
-                        tx.set(&keys::user_chat(id, &chat_id), b"");
-                    }
-                    tx.set(&keys::members_count(&chat_id), &2u64.to_le_bytes());
-                    tx.set(&keys::last_seq(&chat_id), &0u64.to_le_bytes());
-                    Ok((chat_id, true))
+        if let Some(chat) = self.existing_direct(user, peer).await? {
+            return Ok((chat, false));
+        }
+        let input = Input::CreateDirect {
+            token: 0,
+            users: [user.to_owned(), peer.to_owned()],
+            created_at: crate::clock::now_ms(),
+        };
+        match self.ask_chat(&new_chat_id(), input).await {
+            Ok(chat) => Ok((chat, true)),
+            // Another request created the pair's chat first.
+            Err(Error::Refused(ChatError::Conflict(_))) => {
+                match self.existing_direct(user, peer).await? {
+                    Some(chat) => Ok((chat, false)),
+                    None => Err(ChatError::Conflict(
+                        "the direct chat is being created; retry".into(),
+                    )
+                    .into()),
                 }
-            })
-            .await?;
-        let chat = reads::load_chat(&self.ctx.db, &created.0).await?;
-        if created.1 {
-            self.announce(&chat);
+            }
+            Err(error) => Err(error),
         }
-        Ok((chat, created.1))
+    }
+}
+
+/// A chat as its home answered it, as a replica keeps it.
+fn state_of(chat: Chat) -> ChatState {
+    ChatState {
+        chat: ChatRecord {
+            chat_id: chat.chat_id,
+            kind: chat.kind,
+            title: chat.title,
+            description: chat.description,
+            home_region: chat.home_region,
+            created_at: chat.created_at,
+            deleted: chat.deleted,
+        },
+        members: chat
+            .members
+            .into_iter()
+            .map(|m| MemberRecord {
+                user_id: m.user_id,
+                role: m.role,
+                joined_seq: m.joined_seq,
+                removed_seq: None,
+            })
+            .collect(),
     }
 }

@@ -2,13 +2,13 @@
 //!
 //! | key (tuple)                                      | value |
 //! |--------------------------------------------------|-------|
-//! | `("chat", chat_id, "meta")`                      | [`ChatRecord`](super::records::ChatRecord) JSON |
+//! | `("chat", chat_id, "meta")`                      | [`ChatRecord`](protocol::records::ChatRecord) JSON |
 //! | `("chat", chat_id, "last_seq")`                  | 8-byte little-endian `seq` |
 //! | `("chat", chat_id, "members_count")`             | 8-byte little-endian count of current members |
-//! | `("chat", chat_id, "member", user_id)`           | [`MemberRecord`](super::records::MemberRecord) JSON (also former members) |
+//! | `("chat", chat_id, "member", user_id)`           | [`MemberRecord`](protocol::records::MemberRecord) JSON (also former members) |
 //! | `("chat", chat_id, "msg", seq)`                  | [`protocol::chats::Message`] JSON |
 //! | `("chat", chat_id, "dedup", sender, client_msg_id)` | 8-byte little-endian `seq` |
-//! | `("chat", chat_id, "receipt", user_id)`          | [`Marks`](super::records::Marks) JSON |
+//! | `("chat", chat_id, "receipt", user_id)`          | [`Marks`](protocol::records::Marks) JSON |
 //! | `("user_chats", user_id, chat_id)`               | empty: the chats a user is or was in |
 //! | `("direct", lower_user_id, higher_user_id)`      | chat id of their direct chat |
 
@@ -75,9 +75,9 @@ pub(crate) fn homed_in(region: &str) -> Vec<u8> {
 }
 
 /// The chat id of a [`homed`] key.
-pub(crate) fn homed_chat(key: &[u8]) -> Result<String, crate::error::ApiError> {
+pub(crate) fn homed_chat(key: &[u8]) -> Result<String, super::Error> {
     let (_, _, chat): (String, String, String) = store::tuple::unpack(key)
-        .map_err(|e| crate::error::ApiError::internal(&format!("bad homed key: {e}")))?;
+        .map_err(|e| chat_core::ChatError::Storage(format!("bad homed key: {e}")))?;
     Ok(chat)
 }
 
@@ -92,8 +92,8 @@ pub(crate) fn receipts(chat: &str) -> Vec<u8> {
 }
 
 /// The user of a [`receipt`] key.
-pub(crate) fn receipt_user(key: &[u8]) -> Result<String, crate::error::ApiError> {
+pub(crate) fn receipt_user(key: &[u8]) -> Result<String, super::Error> {
     let (_, _, _, user): (String, String, String, String) = store::tuple::unpack(key)
-        .map_err(|e| crate::error::ApiError::internal(&format!("bad receipt key: {e}")))?;
+        .map_err(|e| chat_core::ChatError::Storage(format!("bad receipt key: {e}")))?;
     Ok(user)
 }

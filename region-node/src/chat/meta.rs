@@ -10,16 +10,15 @@
 //! message it writes once it learns of the change.
 
 use base64::Engine as _;
-use protocol::ErrorCode;
+use chat_core::{ChatError, MetaFields};
 use protocol::chats::{ChatKind, Role};
+use protocol::records::{ChatRecord, MemberRecord};
 use store::tuple::pack;
 use store::{Database, RangeOption, Transaction};
 use sync::crdt::ChatMeta;
 
-use super::keys;
-use super::records::{ChatRecord, MemberRecord};
-use crate::accounts::records::decode;
-use crate::error::ApiError;
+use super::{Error, keys};
+use crate::codec::decode;
 
 fn key(chat_id: &str) -> Vec<u8> {
     pack(&("chatmeta", chat_id))
@@ -29,72 +28,56 @@ fn editor_key(chat_id: &str) -> Vec<u8> {
     pack(&("chatmeta_by", chat_id))
 }
 
-/// The fields edits have set; `None` where no edit set one.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Fields {
-    /// The title, if edited.
-    pub title: Option<String>,
-    /// The description, if edited.
-    pub description: Option<String>,
+/// The fields edits have set (`None` where no edit set one), named by
+/// `editor`.
+fn fields_of(doc: &ChatMeta, editor: String) -> MetaFields {
+    MetaFields {
+        title: doc.title_if_set(),
+        description: doc.description_if_set(),
+        editor,
+    }
 }
 
-impl Fields {
-    fn of(doc: &ChatMeta) -> Self {
-        Self {
-            title: doc.title_if_set(),
-            description: doc.description_if_set(),
-        }
-    }
-
-    /// Puts the edited fields over a record's own.
-    pub fn overlay(&self, record: &mut ChatRecord) {
-        if let Some(title) = &self.title {
-            record.title.clone_from(title);
-        }
-        if let Some(description) = &self.description {
-            record.description.clone_from(description);
-        }
-    }
+fn corrupt(error: impl std::fmt::Display) -> Error {
+    Error::Refused(ChatError::Storage(format!(
+        "chat metadata document: {error}"
+    )))
 }
 
 /// Checks that `actor` may edit the group's metadata here: the group
 /// exists, is not deleted, and they are one of its current admins, as this
 /// region's copy of the chat says.
-pub async fn authorize(db: &Database, chat_id: &str, actor: &str) -> Result<(), ApiError> {
+pub async fn authorize(db: &Database, chat_id: &str, actor: &str) -> Result<(), Error> {
     let tx = db.begin();
     let record: ChatRecord = match tx.get_snapshot(&keys::meta(chat_id)).await? {
         Some(bytes) => decode(&bytes)?,
-        None => return Err(ApiError::not_found("no such chat")),
+        None => return Err(Error::not_found("no such chat")),
     };
     let member: Option<MemberRecord> = match tx.get_snapshot(&keys::member(chat_id, actor)).await? {
         Some(bytes) => Some(decode(&bytes)?),
         None => None,
     };
     let Some(member) = member.filter(MemberRecord::is_current) else {
-        return Err(ApiError::new(
-            ErrorCode::NotMember,
-            "not a member of this chat",
-        ));
+        return Err(ChatError::NotMember.into());
     };
     if record.deleted {
-        return Err(ApiError::not_found("chat was deleted"));
+        return Err(Error::not_found("chat was deleted"));
     }
     if record.kind == ChatKind::Direct {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "direct chats cannot be renamed or change members",
         ));
     }
     if member.role < Role::Admin {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "only admins may change the title or description",
-        ));
+        return Err(
+            ChatError::Forbidden("only admins may change the title or description".into()).into(),
+        );
     }
     Ok(())
 }
 
 /// Applies an edit made here by `editor`; answers the document to send
-/// the other regions.
+/// the other regions and its fields.
 pub async fn edit(
     db: &Database,
     region: &str,
@@ -102,7 +85,7 @@ pub async fn edit(
     editor: &str,
     title: Option<&str>,
     description: Option<&str>,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<(Vec<u8>, MetaFields), Error> {
     // Read, edit and write in one transaction, so a merge arriving at the
     // same moment is not lost.
     db.run(|tx| async move {
@@ -116,12 +99,12 @@ pub async fn edit(
         let bytes = doc.to_bytes();
         tx.set(&key(chat_id), &bytes);
         tx.set(&editor_key(chat_id), editor.as_bytes());
-        Ok(bytes)
+        Ok((bytes, fields_of(&doc, editor.to_owned())))
     })
     .await
 }
 
-/// Merges a document another region sent; answers whether any field
+/// Merges a document another region sent; answers the fields when any
 /// changed here.
 pub async fn merge(
     db: &Database,
@@ -129,63 +112,62 @@ pub async fn merge(
     chat_id: &str,
     encoded: &str,
     editor: &str,
-) -> Result<bool, ApiError> {
+) -> Result<Option<MetaFields>, Error> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded)
-        .map_err(|e| ApiError::bad_request(format!("chat metadata document: {e}")))?;
-    ChatMeta::from_bytes(&bytes).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        .map_err(|e| Error::invalid(format!("chat metadata document: {e}")))?;
+    ChatMeta::from_bytes(&bytes).map_err(|e| Error::invalid(e.to_string()))?;
     db.run(|tx| {
         let bytes = bytes.clone();
         async move {
             let mut remote =
-                ChatMeta::from_bytes(&bytes).map_err(|e| ApiError::bad_request(e.to_string()))?;
+                ChatMeta::from_bytes(&bytes).map_err(|e| Error::invalid(e.to_string()))?;
             let mut doc = stored(&tx, chat_id).await?.with_actor(region);
-            let before = Fields::of(&doc);
-            doc.merge(&mut remote).map_err(|e| ApiError::internal(&e))?;
-            let after = Fields::of(&doc);
+            let before = fields_of(&doc, String::new());
+            doc.merge(&mut remote).map_err(corrupt)?;
+            let after = fields_of(&doc, String::new());
             if before == after {
-                return Ok(false);
+                return Ok(None);
             }
             tx.set(&key(chat_id), &doc.to_bytes());
             tx.set(&editor_key(chat_id), editor.as_bytes());
-            Ok(true)
+            Ok(Some(fields_of(&doc, editor.to_owned())))
         }
     })
     .await
 }
 
 /// The fields edits have set, and who edited last; `None` if never edited.
-pub async fn fields(tx: &Transaction, chat_id: &str) -> Result<Option<(Fields, String)>, ApiError> {
-    let Some(bytes) = tx.get(&key(chat_id)).await? else {
+pub async fn fields(tx: &Transaction, chat_id: &str) -> Result<Option<MetaFields>, Error> {
+    let Some(bytes) = tx.get_snapshot(&key(chat_id)).await? else {
         return Ok(None);
     };
-    let doc = ChatMeta::from_bytes(&bytes).map_err(|e| ApiError::internal(&e))?;
+    let doc = ChatMeta::from_bytes(&bytes).map_err(corrupt)?;
     let editor = tx
-        .get(&editor_key(chat_id))
+        .get_snapshot(&editor_key(chat_id))
         .await?
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    Ok(Some((Fields::of(&doc), editor)))
+    Ok(Some(fields_of(&doc, editor)))
 }
 
 /// The stored document (read with a conflict check), or a fresh one.
-async fn stored(tx: &Transaction, chat_id: &str) -> Result<ChatMeta, ApiError> {
+async fn stored(tx: &Transaction, chat_id: &str) -> Result<ChatMeta, Error> {
     match tx.get(&key(chat_id)).await? {
-        Some(bytes) => ChatMeta::from_bytes(&bytes).map_err(|e| ApiError::internal(&e)),
+        Some(bytes) => ChatMeta::from_bytes(&bytes).map_err(corrupt),
         None => Ok(ChatMeta::default()),
     }
 }
 
 /// Every edited chat here, as (chat, base64 document, last editor).
-pub async fn all(db: &Database) -> Result<Vec<(String, String, String)>, ApiError> {
+pub async fn all(db: &Database) -> Result<Vec<(String, String, String)>, Error> {
     let tx = db.begin();
     let rows = tx
         .get_range(RangeOption::subspace(&pack(&("chatmeta",))).snapshot())
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for (k, v) in rows {
-        let (_, chat): (String, String) =
-            store::tuple::unpack(&k).map_err(|e| ApiError::internal(&format!("{e}")))?;
+        let (_, chat): (String, String) = store::tuple::unpack(&k).map_err(corrupt)?;
         let editor = tx
             .get_snapshot(&editor_key(&chat))
             .await?

@@ -1,55 +1,86 @@
 //! The chat domain: chats, membership, messages, receipts and typing.
 //!
-//! - [`keys`]: store layout.
-//! - [`records`]: stored records.
-//! - [`sequencer`]: the per-chat task that orders and writes everything.
-//! - [`registry`]: one task per active chat.
+//! Each chat's rules are a [`ChatCore`](chat_core::ChatCore) (the
+//! `chat-core` crate, no I/O); here is its async shell and the service the
+//! edges and the replication driver call.
+//!
+//! - [`shell`]: the per-chat task, the only writer of its chat's keys.
+//! - [`registry`]: at most one task per chat.
+//! - [`store`]: loading a core, committing a batch's writes.
+//! - `forward`: sends to chats homed in other regions.
+//! - [`outbox`]: such sends held durably while their home is unreachable.
+//! - [`direct`]: one direct chat per pair of users across the mesh.
+//! - [`meta`]: titles and descriptions, editable in any region.
 //! - [`reads`]: history, chat lists and replay, straight from the store.
+//! - [`keys`]: store layout.
+//! - [`error`]: the domain's errors.
 //!
 //! History visibility: a member added later sees the whole earlier history
 //! (the group is a shared room, as in Slack). A removed member may read up
 //! to the `seq` of the message that removed them, and receives nothing
 //! after it.
 
-mod direct;
+pub mod direct;
+pub mod error;
+mod forward;
 pub mod keys;
 pub mod meta;
+pub mod outbox;
 pub mod reads;
-pub mod records;
 pub mod registry;
-pub mod sequencer;
+pub mod shell;
+pub mod store;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use protocol::ErrorCode;
-use protocol::chats::{
-    Chat, ChatKind, Message, MessageKind, Role, SendMessageResponse, SystemEvent,
+use chat_core::{
+    Appended, Change, ChatError, CoreConfig, Input, Reply, Sabotage, Send, Stamp,
+    rules::{MAX_MEMBERS, validate_description, validate_send, validate_title},
 };
-use protocol::frames::{MAX_TEXT_BYTES, ServerFrame};
+use protocol::Hlc;
+use protocol::chats::{Chat, SendMessageResponse};
+use protocol::peer::{LogEntry, PeerReply, PeerRequest};
+use sync::replication::Millis;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
-use crate::accounts::records::{decode, encode, user_key};
-use crate::error::ApiError;
-use crate::hlc::HlcClock;
-use crate::hub::{Hub, Outbound};
-use crate::mesh::peer::MeshDelta;
-use crate::mesh::{Mesh, PeerRequest};
 pub use direct::DirectCreated;
-use records::{ChatRecord, MemberRecord};
-use sequencer::{Appended, Change, Command, MAX_MEMBERS};
+pub use error::Error;
+use shell::{Answer, Command};
+
+use crate::hlc::HlcClock;
+use crate::hub::Hub;
+use crate::link::Link;
 
 /// What chat tasks share.
 #[derive(Clone)]
 pub(crate) struct Ctx {
-    pub db: store::Database,
+    pub db: ::store::Database,
     pub hub: Hub,
-    pub hlc: Arc<HlcClock>,
     pub region: String,
     pub tracker: TaskTracker,
-    pub mesh: Option<Mesh>,
-    /// A deliberate defect, in consistency tests only.
-    pub sabotage: Option<crate::testing::Sabotage>,
+    pub link: Option<Link>,
+    pub core: CoreConfig,
+    /// The start of the cores' monotonic time.
+    pub start: Instant,
+}
+
+impl Ctx {
+    /// The cores' time now.
+    pub fn now(&self) -> Millis {
+        Millis::since(self.start.into_std(), Instant::now().into_std())
+    }
+}
+
+/// The region's clock as the cores stamp with it.
+struct Clock(Arc<HlcClock>);
+
+impl Stamp for Clock {
+    fn stamp(&self) -> Hlc {
+        self.0.now()
+    }
 }
 
 /// The chat service; cheap to clone.
@@ -63,67 +94,35 @@ fn new_chat_id() -> String {
     format!("c_{}", uuid::Uuid::now_v7().simple())
 }
 
-/// 1–256 characters, not blank.
-pub fn validate_title(title: &str) -> Result<(), ApiError> {
-    let count = title.chars().count();
-    if count == 0 || title.trim().is_empty() {
-        return Err(ApiError::bad_request("title must not be empty"));
-    }
-    if count > 256 {
-        return Err(ApiError::new(
-            ErrorCode::TooLarge,
-            "title is over 256 characters",
-        ));
-    }
-    Ok(())
-}
+/// How long a group created elsewhere is awaited in this region's replica.
+const REPLICA_WAIT: Duration = Duration::from_secs(3);
 
-/// Up to 4,096 characters.
-pub fn validate_description(description: &str) -> Result<(), ApiError> {
-    if description.chars().count() > 4096 {
-        return Err(ApiError::new(
-            ErrorCode::TooLarge,
-            "description is over 4096 characters",
-        ));
-    }
-    Ok(())
-}
-
-/// 1 byte to 64 KiB of text and a 1–128 character idempotency key.
-pub fn validate_send(client_msg_id: &str, text: &str) -> Result<(), ApiError> {
-    if client_msg_id.is_empty() || client_msg_id.chars().count() > 128 {
-        return Err(ApiError::bad_request(
-            "client_msg_id must be 1 to 128 characters",
-        ));
-    }
-    if text.is_empty() {
-        return Err(ApiError::bad_request("text must not be empty"));
-    }
-    if text.len() > MAX_TEXT_BYTES {
-        return Err(ApiError::new(ErrorCode::TooLarge, "text is over 64 KiB"));
-    }
-    Ok(())
-}
+/// How long a change waits for the chat's home.
+const REMOTE_CHANGE_WAIT: Duration = Duration::from_secs(5);
 
 impl Chats {
     /// The chat service of this node.
     pub fn new(
-        db: store::Database,
+        db: ::store::Database,
         hub: Hub,
         hlc: Arc<HlcClock>,
         region: &str,
         tracker: TaskTracker,
-        mesh: Option<Mesh>,
-        sabotage: Option<crate::testing::Sabotage>,
+        link: Option<Link>,
+        sabotage: Option<Sabotage>,
     ) -> Self {
         let ctx = Ctx {
             db,
             hub,
-            hlc,
             region: region.to_owned(),
             tracker,
-            mesh,
-            sabotage,
+            link,
+            core: CoreConfig {
+                region: region.to_owned(),
+                clock: Arc::new(Clock(hlc)),
+                sabotage,
+            },
+            start: Instant::now(),
         };
         Self {
             registry: registry::Registry::new(ctx.clone()),
@@ -132,11 +131,35 @@ impl Chats {
     }
 
     /// The store.
-    pub fn db(&self) -> &store::Database {
+    pub fn db(&self) -> &::store::Database {
         &self.ctx.db
     }
 
-    /// A new group owned by `owner`, with `chat_created` as its first message.
+    /// Hands an input to the chat's task and waits for its answer.
+    async fn ask(&self, chat_id: &str, input: Input) -> Result<Reply, Error> {
+        let (answer, reply) = oneshot::channel();
+        self.tell(chat_id, input, Some(answer)).await?;
+        reply
+            .await
+            .map_err(|_| Error::TaskGone(chat_id.to_owned()))?
+    }
+
+    /// Hands an input to the chat's task.
+    async fn tell(&self, chat_id: &str, input: Input, answer: Option<Answer>) -> Result<(), Error> {
+        self.registry
+            .send(chat_id, Command::Core { input, answer })
+            .await
+    }
+
+    async fn ask_chat(&self, chat_id: &str, input: Input) -> Result<Chat, Error> {
+        match self.ask(chat_id, input).await? {
+            Reply::Chat(chat) => Ok(*chat),
+            other => Err(unexpected(chat_id, &other)),
+        }
+    }
+
+    /// A new group owned by `owner`, homed here, with `chat_created` as its
+    /// first message.
     #[tracing::instrument(skip(self, members, description))]
     pub async fn create_group(
         &self,
@@ -144,100 +167,48 @@ impl Chats {
         title: &str,
         members: &[String],
         description: Option<&str>,
-    ) -> Result<Chat, ApiError> {
+    ) -> Result<Chat, Error> {
         validate_title(title)?;
         let description = description.unwrap_or_default();
         validate_description(description)?;
         let mut all = vec![owner.to_owned()];
         for m in members {
+            if all.len() > MAX_MEMBERS {
+                break;
+            }
             if !all.contains(m) {
                 all.push(m.clone());
             }
         }
         if all.len() > MAX_MEMBERS {
-            return Err(ApiError::new(
-                ErrorCode::TooLarge,
-                format!("a group has at most {MAX_MEMBERS} members"),
-            ));
+            return Err(
+                ChatError::TooLarge(format!("a group has at most {MAX_MEMBERS} members")).into(),
+            );
         }
-        let chat_id = new_chat_id();
-        let hlc = self.ctx.hlc.now();
-        let message = Message {
-            chat_id: chat_id.clone(),
-            seq: 1,
-            hlc,
-            sender_id: owner.to_owned(),
-            client_msg_id: "system-1".to_owned(),
-            kind: MessageKind::System,
-            text: format!("created the group {title}"),
-            event: Some(SystemEvent::ChatCreated),
-            user_ids: Some(all.clone()),
-            title: Some(title.to_owned()),
-            sent_at: hlc.millis(),
-        };
-        let record = ChatRecord {
-            chat_id: chat_id.clone(),
-            kind: ChatKind::Group,
+        self.check_users(&all).await?;
+        let input = Input::CreateGroup {
+            token: 0,
+            owner: owner.to_owned(),
+            members: all,
             title: title.to_owned(),
             description: description.to_owned(),
-            home_region: self.ctx.region.clone(),
-            created_at: hlc.millis(),
-            deleted: false,
         };
-        self.ctx
-            .db
-            .run(|tx| {
-                let (all, message, record, chat_id) = (
-                    all.clone(),
-                    message.clone(),
-                    record.clone(),
-                    chat_id.clone(),
-                );
-                async move {
-                    for id in &all {
-                        if tx.get_snapshot(&user_key(id)).await?.is_none() {
-                            return Err(ApiError::not_found(format!("no such user {id}")));
-                        }
-                    }
-                    tx.set(&keys::meta(&chat_id), &encode(&record));
-                    tx.set(&keys::homed(&record.home_region, &chat_id), b"");
-                    for id in &all {
-                        let role = if id == &all[0] {
-                            Role::Owner
-                        } else {
-                            Role::Member
-                        };
-                        let member = MemberRecord {
-                            user_id: id.clone(),
-                            role,
-                            joined_seq: 1,
-                            removed_seq: None,
-                        };
-                        tx.set(&keys::member(&chat_id, id), &encode(&member));
-                        tx.set(&keys::user_chat(id, &chat_id), b"");
-                    }
-                    tx.set(
-                        &keys::members_count(&chat_id),
-                        &(all.len() as u64).to_le_bytes(),
-                    );
-                    tx.set(&keys::message(&chat_id, 1), &encode(&message));
-                    tx.set(&keys::last_seq(&chat_id), &1u64.to_le_bytes());
-                    Ok(())
-                }
-            })
-            .await?;
-        if let Some(mesh) = &self.ctx.mesh {
-            mesh.committed(&chat_id, 1);
+        self.ask_chat(&new_chat_id(), input).await
+    }
+
+    /// Refuses users this region does not know.
+    async fn check_users(&self, users: &[String]) -> Result<(), Error> {
+        let tx = self.ctx.db.begin();
+        for id in users {
+            if tx
+                .get_snapshot(&crate::accounts::records::user_key(id))
+                .await?
+                .is_none()
+            {
+                return Err(Error::not_found(format!("no such user {id}")));
+            }
         }
-        let chat = reads::load_chat(&self.ctx.db, &chat_id).await?;
-        self.announce(&chat);
-        let frame = crate::ws::encode(&ServerFrame::Message(message));
-        let out = Outbound::message(&chat_id, 1, frame);
-        self.ctx
-            .hub
-            .send_to(all.iter().map(String::as_str), &out, None);
-        tracing::info!(chat = %chat_id, members = all.len(), "group created");
-        Ok(chat)
+        Ok(())
     }
 
     /// A new group homed in another region of the mesh, `home`: created
@@ -250,18 +221,16 @@ impl Chats {
         title: &str,
         members: &[String],
         description: Option<&str>,
-    ) -> Result<Chat, ApiError> {
+    ) -> Result<Chat, Error> {
         validate_title(title)?;
         validate_description(description.unwrap_or_default())?;
-        let Some(mesh) = &self.ctx.mesh else {
-            return Err(ApiError::bad_request(format!(
+        let Some(link) = &self.ctx.link else {
+            return Err(Error::invalid(format!(
                 "no region {home:?}: this region is not part of a mesh"
             )));
         };
-        if !mesh.config().topology.names().any(|n| n == home) {
-            return Err(ApiError::bad_request(format!(
-                "no region {home:?} in this mesh"
-            )));
+        if !link.config().topology.names().any(|n| n == home) {
+            return Err(Error::invalid(format!("no region {home:?} in this mesh")));
         }
         let request = PeerRequest::CreateGroup {
             owner: owner.to_owned(),
@@ -269,25 +238,15 @@ impl Chats {
             members: members.to_vec(),
             description: description.map(str::to_owned),
         };
-        let value = mesh.request(home, &request, REMOTE_CHANGE_WAIT).await?;
-        let chat: Chat = serde_json::from_value(value).map_err(|e| ApiError::internal(&e))?;
-        let deadline = tokio::time::Instant::now() + REPLICA_WAIT;
-        while tokio::time::Instant::now() < deadline {
+        let chat = chat_reply(link.request(home, &request, REMOTE_CHANGE_WAIT).await?)?;
+        let deadline = Instant::now() + REPLICA_WAIT;
+        while Instant::now() < deadline {
             if let Ok(here) = reads::load_chat(&self.ctx.db, &chat.chat_id).await {
                 return Ok(here);
             }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         Ok(chat)
-    }
-
-    fn announce(&self, chat: &Chat) {
-        let frame = crate::ws::encode(&ServerFrame::Chat { chat: chat.clone() });
-        self.ctx.hub.send_to(
-            chat.members.iter().map(|m| m.user_id.as_str()),
-            &Outbound::frame(frame),
-            None,
-        );
     }
 
     /// Sends a text message; idempotent on (chat, sender, client_msg_id).
@@ -297,13 +256,11 @@ impl Chats {
         chat_id: &str,
         client_msg_id: &str,
         text: &str,
-    ) -> Result<SendMessageResponse, ApiError> {
+    ) -> Result<SendMessageResponse, Error> {
         let answer = self
             .enqueue_send(sender, chat_id, client_msg_id, text, false)
             .await?;
-        let appended = answer
-            .await
-            .map_err(|_| ApiError::internal(&"chat task dropped a send"))??;
+        let appended = answer.outcome().await?;
         Ok(sent(chat_id, client_msg_id, appended))
     }
 
@@ -316,41 +273,60 @@ impl Chats {
         client_msg_id: &str,
         text: &str,
         forwarded: bool,
-    ) -> Result<oneshot::Receiver<Result<Appended, ApiError>>, ApiError> {
+    ) -> Result<PendingSend, Error> {
         validate_send(client_msg_id, text)?;
-        let (reply, answer) = oneshot::channel();
-        let command = Command::Append {
+        let (answer, reply) = oneshot::channel();
+        let input = Input::Send(Send {
+            token: 0,
             author: sender.to_owned(),
             client_msg_id: client_msg_id.to_owned(),
             text: text.to_owned(),
             forwarded,
+            stored: None,
+        });
+        self.tell(chat_id, input, Some(answer)).await?;
+        Ok(PendingSend {
+            chat_id: chat_id.to_owned(),
             reply,
-        };
-        self.registry.send(chat_id, command).await?;
-        Ok(answer)
-    }
-
-    /// Starts the chat's task afresh on its next command (replicated
-    /// entries changed the chat underneath it).
-    pub fn reload(&self, chat_id: &str) {
-        self.registry.evict(chat_id);
+        })
     }
 
     /// Applies a change to a group and answers the chat afterwards; a chat
     /// homed in another region is changed there.
-    pub async fn change(
+    pub async fn change(&self, actor: &str, chat_id: &str, change: Change) -> Result<Chat, Error> {
+        let chat = reads::load_chat(&self.ctx.db, chat_id).await?;
+        if chat.home_region != self.ctx.region
+            && let Some(link) = &self.ctx.link
+        {
+            let request = PeerRequest::ChangeChat {
+                chat_id: chat_id.to_owned(),
+                actor: actor.to_owned(),
+                change: to_wire(change),
+            };
+            return chat_reply(
+                link.request(&chat.home_region, &request, REMOTE_CHANGE_WAIT)
+                    .await?,
+            );
+        }
+        self.local_change(actor, chat_id, change).await
+    }
+
+    /// Applies a change to a group homed here.
+    pub async fn local_change(
         &self,
         actor: &str,
         chat_id: &str,
         change: Change,
-    ) -> Result<Chat, ApiError> {
-        if let Some(mesh) = &self.ctx.mesh {
-            let chat = reads::load_chat(&self.ctx.db, chat_id).await?;
-            if chat.home_region != self.ctx.region {
-                return remote_change(mesh, &chat.home_region, actor, chat_id, change).await;
-            }
+    ) -> Result<Chat, Error> {
+        if let Change::AddMembers(users) = &change {
+            self.check_users(users).await?;
         }
-        self.local_change(actor, chat_id, change).await
+        let input = Input::Change {
+            token: 0,
+            actor: actor.to_owned(),
+            change,
+        };
+        self.ask_chat(chat_id, input).await
     }
 
     /// Edits a group's title and/or description here, in whatever region
@@ -363,7 +339,7 @@ impl Chats {
         chat_id: &str,
         title: Option<&str>,
         description: Option<&str>,
-    ) -> Result<Chat, ApiError> {
+    ) -> Result<Chat, Error> {
         if let Some(title) = title {
             validate_title(title)?;
         }
@@ -371,69 +347,32 @@ impl Chats {
             validate_description(description)?;
         }
         meta::authorize(&self.ctx.db, chat_id, actor).await?;
-        let doc = meta::edit(
-            &self.ctx.db,
-            &self.ctx.region,
-            chat_id,
-            actor,
-            title,
-            description,
-        )
-        .await?;
-        if let Some(mesh) = &self.ctx.mesh {
-            mesh.broadcast_reliable(&MeshDelta::ChatMeta {
-                chat_id: chat_id.to_owned(),
-                doc: meta::encode(&doc),
-                editor: actor.to_owned(),
-            });
-        }
-        let (reply, answer) = oneshot::channel();
-        let reply = Some(reply);
-        self.registry.send(chat_id, Command::Meta { reply }).await?;
-        answer
+        let (answer, reply) = oneshot::channel();
+        let command = Command::EditMeta {
+            actor: actor.to_owned(),
+            title: title.map(str::to_owned),
+            description: description.map(str::to_owned),
+            answer,
+        };
+        self.registry.send(chat_id, command).await?;
+        match reply
             .await
-            .map_err(|_| ApiError::internal(&"chat task dropped a metadata edit"))?
+            .map_err(|_| Error::TaskGone(chat_id.to_owned()))??
+        {
+            Reply::Chat(chat) => Ok(*chat),
+            other => Err(unexpected(chat_id, &other)),
+        }
     }
 
     /// Merges a group's metadata document another region sent. A document
     /// for a chat this region does not hold yet is kept: the chat's record
     /// takes its values when it arrives.
-    pub async fn merge_meta(&self, chat_id: &str, doc: &str, editor: &str) -> Result<(), ApiError> {
-        let changed = meta::merge(&self.ctx.db, &self.ctx.region, chat_id, doc, editor).await?;
-        if changed {
-            match self
-                .registry
-                .send(chat_id, Command::Meta { reply: None })
-                .await
-            {
-                Err(error) if error.code == ErrorCode::NotFound => {}
-                other => other?,
-            }
-        }
-        Ok(())
-    }
-
-    /// Applies a change to a group homed here.
-    pub async fn local_change(
-        &self,
-        actor: &str,
-        chat_id: &str,
-        change: Change,
-    ) -> Result<Chat, ApiError> {
-        let (reply, answer) = oneshot::channel();
-        self.registry
-            .send(
-                chat_id,
-                Command::Change {
-                    actor: actor.to_owned(),
-                    change,
-                    reply,
-                },
-            )
-            .await?;
-        answer
-            .await
-            .map_err(|_| ApiError::internal(&"chat task dropped a change"))?
+    pub async fn merge_meta(&self, chat_id: &str, doc: &str, editor: &str) -> Result<(), Error> {
+        let command = Command::MergeMeta {
+            doc: doc.to_owned(),
+            editor: editor.to_owned(),
+        };
+        self.registry.send(chat_id, command).await
     }
 
     /// Moves the user's delivered/read marks; answers once written.
@@ -443,22 +382,14 @@ impl Chats {
         chat_id: &str,
         delivered: u64,
         read: u64,
-    ) -> Result<(), ApiError> {
-        let (reply, answer) = oneshot::channel();
-        self.registry
-            .send(
-                chat_id,
-                Command::Marks {
-                    user: user.to_owned(),
-                    delivered,
-                    read,
-                    reply,
-                },
-            )
-            .await?;
-        answer
-            .await
-            .map_err(|_| ApiError::internal(&"chat task dropped receipts"))?
+    ) -> Result<(), Error> {
+        let input = Input::Marks {
+            token: 0,
+            user: user.to_owned(),
+            delivered,
+            read,
+        };
+        self.ask(chat_id, input).await.map(drop)
     }
 
     /// Marks another region reported for `user`.
@@ -468,17 +399,13 @@ impl Chats {
         chat_id: &str,
         delivered: u64,
         read: u64,
-    ) -> Result<(), ApiError> {
-        self.registry
-            .send(
-                chat_id,
-                Command::RemoteMarks {
-                    user: user.to_owned(),
-                    delivered,
-                    read,
-                },
-            )
-            .await
+    ) -> Result<(), Error> {
+        let input = Input::RemoteMarks {
+            user: user.to_owned(),
+            delivered,
+            read,
+        };
+        self.tell(chat_id, input, None).await
     }
 
     /// Typing another region reported.
@@ -487,12 +414,12 @@ impl Chats {
         user: &str,
         chat_id: &str,
         active: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         self.set_typing(user, chat_id, active, true).await
     }
 
     /// Typing started or stopped; not stored.
-    pub async fn typing(&self, user: &str, chat_id: &str, active: bool) -> Result<(), ApiError> {
+    pub async fn typing(&self, user: &str, chat_id: &str, active: bool) -> Result<(), Error> {
         self.set_typing(user, chat_id, active, false).await
     }
 
@@ -502,37 +429,79 @@ impl Chats {
         chat_id: &str,
         active: bool,
         remote: bool,
-    ) -> Result<(), ApiError> {
-        let command = Command::Typing {
+    ) -> Result<(), Error> {
+        let input = Input::Typing {
             user: user.to_owned(),
             active,
             remote,
         };
-        self.registry.send(chat_id, command).await
+        self.tell(chat_id, input, None).await
+    }
+
+    /// Applies a contiguous run of the home's entries of `chat_id` through
+    /// its task; answers the last `seq` held.
+    pub async fn apply_replicated(
+        &self,
+        chat_id: &str,
+        entries: Vec<LogEntry>,
+    ) -> Result<u64, Error> {
+        let input = Input::Replicated { token: 0, entries };
+        match self.ask(chat_id, input).await? {
+            Reply::Applied(seq) => Ok(seq),
+            other => Err(unexpected(chat_id, &other)),
+        }
     }
 }
 
-/// How long a group created elsewhere is awaited in this region's replica.
-const REPLICA_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+/// A send queued in its chat's order, not yet answered.
+pub struct PendingSend {
+    chat_id: String,
+    reply: oneshot::Receiver<Result<Reply, Error>>,
+}
 
-/// How long a change waits for the chat's home.
-const REMOTE_CHANGE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+impl PendingSend {
+    /// Waits for the chat's answer.
+    pub async fn outcome(self) -> Result<Appended, Error> {
+        match self.reply.await {
+            Ok(Ok(Reply::Sent(appended))) => Ok(appended),
+            Ok(Ok(other)) => Err(unexpected(&self.chat_id, &other)),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(Error::TaskGone(self.chat_id)),
+        }
+    }
+}
 
-/// Asks the chat's home region to apply a change.
-async fn remote_change(
-    mesh: &Mesh,
-    home: &str,
-    actor: &str,
-    chat_id: &str,
-    change: Change,
-) -> Result<Chat, ApiError> {
-    let request = PeerRequest::ChangeChat {
-        chat_id: chat_id.to_owned(),
-        actor: actor.to_owned(),
-        change: change.into(),
-    };
-    let value = mesh.request(home, &request, REMOTE_CHANGE_WAIT).await?;
-    serde_json::from_value(value).map_err(|e| ApiError::internal(&e))
+/// The chat a peer answered with.
+fn chat_reply(reply: PeerReply) -> Result<Chat, Error> {
+    match reply {
+        PeerReply::Chat { chat } => Ok(chat),
+        PeerReply::Err { code, message } => Err(ChatError::from_code(code, message).into()),
+        other => Err(ChatError::Storage(format!("a peer answered {other:?} for a chat")).into()),
+    }
+}
+
+fn unexpected(chat_id: &str, reply: &Reply) -> Error {
+    ChatError::Storage(format!("chat {chat_id} answered {reply:?}")).into()
+}
+
+/// A change as it travels between regions.
+pub fn to_wire(change: Change) -> protocol::peer::ChatChange {
+    use protocol::peer::ChatChange;
+    match change {
+        Change::AddMembers(user_ids) => ChatChange::AddMembers { user_ids },
+        Change::Remove(user_id) => ChatChange::Remove { user_id },
+        Change::Delete => ChatChange::Delete,
+    }
+}
+
+/// A change as it arrived from another region.
+pub fn from_wire(change: protocol::peer::ChatChange) -> Change {
+    use protocol::peer::ChatChange;
+    match change {
+        ChatChange::AddMembers { user_ids } => Change::AddMembers(user_ids),
+        ChatChange::Remove { user_id } => Change::Remove(user_id),
+        ChatChange::Delete => Change::Delete,
+    }
 }
 
 /// The `sent` answer of a committed send.
@@ -544,9 +513,4 @@ pub fn sent(chat_id: &str, client_msg_id: &str, appended: Appended) -> SendMessa
         hlc: appended.hlc,
         status: appended.status,
     }
-}
-
-/// Decodes a stored message.
-pub(crate) fn decode_message(bytes: &[u8]) -> Result<Message, ApiError> {
-    decode(bytes)
 }

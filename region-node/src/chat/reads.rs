@@ -1,15 +1,17 @@
 //! Reads straight from the store: a chat, the caller's chat list, history
 //! pages and replay, each checked against what the reader may see.
 
-use protocol::ErrorCode;
+use chat_core::ChatError;
 use protocol::chats::{Chat, ChatSummary, History, MemberInfo, Message};
-use store::{Database, RangeOption};
+use protocol::records::{ChatRecord, Marks, MemberRecord};
+use store::{Database, RangeOption, Transaction};
 
-use super::keys;
-use super::records::{ChatRecord, Marks, MemberRecord};
-use super::sequencer::read_seq;
-use crate::accounts::records::decode;
-use crate::error::ApiError;
+use super::{Error, keys};
+use crate::codec::{counter, decode};
+
+async fn read_seq(tx: &Transaction, key: &[u8]) -> Result<u64, Error> {
+    Ok(counter(tx.get_snapshot(key).await?.as_deref()))
+}
 
 /// Largest history page.
 pub const MAX_PAGE: usize = 500;
@@ -17,11 +19,11 @@ pub const MAX_PAGE: usize = 500;
 pub const DEFAULT_PAGE: usize = 50;
 
 /// A chat with its current members, as stored.
-pub async fn load_chat(db: &Database, chat_id: &str) -> Result<Chat, ApiError> {
+pub async fn load_chat(db: &Database, chat_id: &str) -> Result<Chat, Error> {
     let tx = db.begin();
     let record: ChatRecord = match tx.get_snapshot(&keys::meta(chat_id)).await? {
         Some(bytes) => decode(&bytes)?,
-        None => return Err(ApiError::not_found("no such chat")),
+        None => return Err(Error::not_found("no such chat")),
     };
     let last_seq = read_seq(&tx, &keys::last_seq(chat_id)).await?;
     let mut members = Vec::new();
@@ -53,35 +55,29 @@ pub async fn load_chat(db: &Database, chat_id: &str) -> Result<Chat, ApiError> {
 
 /// The highest `seq` `user` may read in `chat_id` (`u64::MAX`: everything);
 /// `not_found` for an unknown or deleted chat, `not_member` for a stranger.
-pub async fn visible_limit(db: &Database, user: &str, chat_id: &str) -> Result<u64, ApiError> {
+pub async fn visible_limit(db: &Database, user: &str, chat_id: &str) -> Result<u64, Error> {
     let tx = db.begin();
     let Some(meta) = tx.get_snapshot(&keys::meta(chat_id)).await? else {
-        return Err(ApiError::not_found("no such chat"));
+        return Err(Error::not_found("no such chat"));
     };
     let record: ChatRecord = decode(&meta)?;
     let member = match tx.get_snapshot(&keys::member(chat_id, user)).await? {
         Some(bytes) => decode::<MemberRecord>(&bytes)?,
         None => {
-            return Err(ApiError::new(
-                ErrorCode::NotMember,
-                "not a member of this chat",
-            ));
+            return Err(ChatError::NotMember.into());
         }
     };
     if record.deleted {
-        return Err(ApiError::not_found("chat was deleted"));
+        return Err(Error::not_found("chat was deleted"));
     }
     Ok(member.read_limit().unwrap_or(u64::MAX))
 }
 
 /// A chat for a current member.
-pub async fn chat_for(db: &Database, user: &str, chat_id: &str) -> Result<Chat, ApiError> {
+pub async fn chat_for(db: &Database, user: &str, chat_id: &str) -> Result<Chat, Error> {
     let limit = visible_limit(db, user, chat_id).await?;
     if limit != u64::MAX {
-        return Err(ApiError::new(
-            ErrorCode::NotMember,
-            "no longer a member of this chat",
-        ));
+        return Err(ChatError::NotMember.into());
     }
     load_chat(db, chat_id).await
 }
@@ -95,13 +91,11 @@ pub async fn history(
     after: Option<u64>,
     before: Option<u64>,
     limit: Option<usize>,
-) -> Result<History, ApiError> {
+) -> Result<History, Error> {
     let visible = visible_limit(db, user, chat_id).await?;
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if limit == 0 || limit > MAX_PAGE {
-        return Err(ApiError::bad_request(format!(
-            "limit must be 1 to {MAX_PAGE}"
-        )));
+        return Err(Error::invalid(format!("limit must be 1 to {MAX_PAGE}")));
     }
     let top = before.map_or(visible, |b| b.saturating_sub(1).min(visible));
     let bottom = after.map_or(1, |a| a.saturating_add(1));
@@ -127,7 +121,7 @@ pub async fn history(
     let mut messages = rows
         .iter()
         .take(limit)
-        .map(|(_, v)| super::decode_message(v))
+        .map(|(_, v)| decode::<Message>(v).map_err(Error::from))
         .collect::<Result<Vec<_>, _>>()?;
     if !forward {
         messages.reverse();
@@ -144,7 +138,7 @@ pub async fn replay(
     from: u64,
     to: u64,
     max: usize,
-) -> Result<Vec<Message>, ApiError> {
+) -> Result<Vec<Message>, Error> {
     let visible = visible_limit(db, user, chat_id).await?;
     let to = to.min(visible);
     if from > to || from == 0 && to == 0 {
@@ -159,11 +153,13 @@ pub async fn replay(
         .limit(max)
         .snapshot();
     let rows = db.begin().get_range(range).await?;
-    rows.iter().map(|(_, v)| super::decode_message(v)).collect()
+    rows.iter()
+        .map(|(_, v)| decode::<Message>(v).map_err(Error::from))
+        .collect()
 }
 
 /// Every chat `user` is or was in.
-pub async fn user_chat_ids(db: &Database, user: &str) -> Result<Vec<String>, ApiError> {
+pub async fn user_chat_ids(db: &Database, user: &str) -> Result<Vec<String>, Error> {
     let rows = db
         .begin()
         .get_range(RangeOption::subspace(&keys::user_chats(user)).snapshot())
@@ -172,13 +168,13 @@ pub async fn user_chat_ids(db: &Database, user: &str) -> Result<Vec<String>, Api
         .map(|(k, _)| {
             store::tuple::unpack::<(String, String, String)>(k)
                 .map(|t| t.2)
-                .map_err(|e| ApiError::internal(&format!("corrupt user_chats key: {e}")))
+                .map_err(|e| ChatError::Storage(format!("corrupt user_chats key: {e}")).into())
         })
         .collect()
 }
 
 /// The caller's current chats, most recently active first.
-pub async fn list(db: &Database, user: &str) -> Result<Vec<ChatSummary>, ApiError> {
+pub async fn list(db: &Database, user: &str) -> Result<Vec<ChatSummary>, Error> {
     let mut out = Vec::new();
     for chat_id in user_chat_ids(db, user).await? {
         let tx = db.begin();
@@ -209,7 +205,7 @@ pub async fn list(db: &Database, user: &str) -> Result<Vec<ChatSummary>, ApiErro
             .await?;
         let last_message = last
             .first()
-            .map(|(_, v)| super::decode_message(v))
+            .map(|(_, v)| decode::<Message>(v).map_err(Error::from))
             .transpose()?;
         out.push(ChatSummary {
             chat_id: record.chat_id,

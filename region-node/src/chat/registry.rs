@@ -1,26 +1,59 @@
-//! Finds the task of a chat, starting it on first use. Exactly one task
-//! runs per chat on this node: concurrent first uses share one start-up.
+//! Finds the task of a chat, starting it on first use. At most one task
+//! runs per chat on this node, ever: a task that stops (idle, or a chat
+//! that does not exist here) first refuses new commands, finishes those it
+//! holds, and only then lets the registry start the next one, so two tasks
+//! never write one chat's keys at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OnceCell, mpsc};
+use tokio_util::sync::CancellationToken;
 
-use super::Ctx;
-use super::sequencer::{ChatTask, Command};
-use crate::error::ApiError;
+use super::shell::{ChatTask, Command};
+use super::{Ctx, Error};
 
-type Slot = Arc<OnceCell<mpsc::Sender<Command>>>;
+/// A running task: its queue, and a token cancelled once it has stopped.
+struct Handle {
+    tx: mpsc::Sender<Command>,
+    stopped: CancellationToken,
+}
 
-/// Chat id → the channel of its task.
+type Slot = Arc<OnceCell<Handle>>;
+type Slots = Arc<Mutex<HashMap<String, Slot>>>;
+
+/// Chat id → its task.
 #[derive(Clone)]
-pub struct Registry {
-    slots: Arc<Mutex<HashMap<String, Slot>>>,
+pub(crate) struct Registry {
+    slots: Slots,
     ctx: Ctx,
 }
 
 /// Commands a chat task may have queued.
 const QUEUE: usize = 4096;
+
+/// What a task does when it has stopped: leaves the registry, then says so.
+pub(crate) struct Exit {
+    slots: Slots,
+    chat_id: String,
+    slot: Slot,
+    stopped: CancellationToken,
+}
+
+impl Exit {
+    /// Called by the task once every write of it is done.
+    pub(crate) fn finish(self) {
+        forget(&self.slots, &self.chat_id, &self.slot);
+        self.stopped.cancel();
+    }
+}
+
+fn forget(slots: &Slots, chat_id: &str, slot: &Slot) {
+    let mut slots = slots.lock().unwrap_or_else(|e| e.into_inner());
+    if slots.get(chat_id).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+        slots.remove(chat_id);
+    }
+}
 
 impl Registry {
     pub(crate) fn new(ctx: Ctx) -> Self {
@@ -30,54 +63,43 @@ impl Registry {
         }
     }
 
-    /// Hands `command` to the chat's task; `not_found` if the chat does not exist.
-    pub async fn send(&self, chat_id: &str, mut command: Command) -> Result<(), ApiError> {
-        for _ in 0..3 {
+    /// Hands `command` to the chat's task, starting one if none runs.
+    pub(crate) async fn send(&self, chat_id: &str, mut command: Command) -> Result<(), Error> {
+        for _ in 0..8 {
             let slot = {
                 let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
                 slots.entry(chat_id.to_owned()).or_default().clone()
             };
-            let started = slot
-                .get_or_try_init(|| async {
-                    let task = ChatTask::load(self.ctx.clone(), chat_id).await?;
+            let handle = slot
+                .get_or_init(|| async {
                     let (tx, rx) = mpsc::channel(QUEUE);
-                    self.ctx.tracker.spawn(task.run(rx));
-                    Ok::<_, ApiError>(tx)
+                    let stopped = CancellationToken::new();
+                    let exit = Exit {
+                        slots: self.slots.clone(),
+                        chat_id: chat_id.to_owned(),
+                        slot: slot.clone(),
+                        stopped: stopped.clone(),
+                    };
+                    self.ctx.tracker.spawn(ChatTask::run(
+                        self.ctx.clone(),
+                        chat_id.to_owned(),
+                        rx,
+                        exit,
+                    ));
+                    Handle { tx, stopped }
                 })
                 .await;
-            let sender = match started {
-                Ok(sender) => sender.clone(),
-                Err(error) => {
-                    self.forget(chat_id, &slot);
-                    return Err(error);
-                }
-            };
-            match sender.send(command).await {
+            match handle.tx.send(command).await {
                 Ok(()) => return Ok(()),
-                // The task stopped after idling; start a new one.
+                // The task is stopping: wait until its writes are done,
+                // then start a new one.
                 Err(mpsc::error::SendError(back)) => {
                     command = back;
-                    self.forget(chat_id, &slot);
+                    handle.stopped.cancelled().await;
+                    forget(&self.slots, chat_id, &slot);
                 }
             }
         }
-        Err(ApiError::internal(&format!(
-            "chat task of {chat_id} keeps stopping"
-        )))
-    }
-
-    /// Drops the chat's task handle, so the next command starts a task that
-    /// loads the chat afresh (after replicated entries changed it); the old
-    /// task finishes what it has queued and stops.
-    pub fn evict(&self, chat_id: &str) {
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        slots.remove(chat_id);
-    }
-
-    fn forget(&self, chat_id: &str, slot: &Slot) {
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        if slots.get(chat_id).is_some_and(|s| Arc::ptr_eq(s, slot)) {
-            slots.remove(chat_id);
-        }
+        Err(Error::TaskGone(chat_id.to_owned()))
     }
 }

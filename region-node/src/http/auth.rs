@@ -44,13 +44,18 @@ pub async fn refresh(
             if error.code == protocol::ErrorCode::Conflict
                 && mesh.config().topology.region(origin).is_some() =>
         {
-            let ask = crate::mesh::PeerRequest::Refresh {
+            let ask = protocol::peer::PeerRequest::Refresh {
                 refresh_token: request.refresh_token.clone(),
             };
-            let value = mesh.request(origin, &ask, REFRESH_WAIT).await?;
-            serde_json::from_value(value)
-                .map(Json)
-                .map_err(|e| ApiError::internal(&e))
+            match mesh.request(origin, &ask, REFRESH_WAIT).await? {
+                protocol::peer::PeerReply::Tokens { tokens } => Ok(Json(tokens)),
+                protocol::peer::PeerReply::Err { code, message } => {
+                    Err(ApiError::new(code, message))
+                }
+                other => Err(ApiError::internal(&format!(
+                    "region {origin} answered {other:?} to a refresh"
+                ))),
+            }
         }
         (result, _, _) => result.map(Json),
     }

@@ -12,9 +12,9 @@ use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiQuery, Auth};
 use crate::chat::reads;
-use crate::chat::sequencer::Change;
 use crate::error::ApiError;
 use crate::state::AppState;
+use chat_core::Change;
 
 /// `POST /v1/chats` → 201 with a new chat, 200 with an existing direct chat.
 pub async fn create(
@@ -76,6 +76,7 @@ pub async fn get(
     reads::chat_for(state.chats.db(), &who.user_id, &chat_id)
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// `PATCH /v1/chats/{chat_id}`.
@@ -100,6 +101,7 @@ pub async fn update(
         )
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// `POST /v1/chats/{chat_id}/members`.
@@ -112,7 +114,7 @@ pub async fn add_members(
     if request.user_ids.is_empty() {
         return Err(ApiError::bad_request("user_ids must not be empty"));
     }
-    if request.user_ids.len() > crate::chat::sequencer::MAX_MEMBERS {
+    if request.user_ids.len() > chat_core::rules::MAX_MEMBERS {
         return Err(ApiError::new(ErrorCode::TooLarge, "too many user_ids"));
     }
     state
@@ -120,6 +122,7 @@ pub async fn add_members(
         .change(&who.user_id, &chat_id, Change::AddMembers(request.user_ids))
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// `DELETE /v1/chats/{chat_id}/members/{user_id}`: remove, or leave when
@@ -134,6 +137,7 @@ pub async fn remove_member(
         .change(&who.user_id, &chat_id, Change::Remove(user_id))
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// `DELETE /v1/chats/{chat_id}` → 204 (owner only).
@@ -170,6 +174,7 @@ pub async fn send(
         )
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// Query of `GET /v1/chats/{chat_id}/messages`.
@@ -198,6 +203,7 @@ pub async fn history(
     )
     .await
     .map(Json)
+    .map_err(ApiError::from)
 }
 
 /// `POST /v1/chats/{chat_id}/read` → 204.

@@ -12,6 +12,7 @@ pub mod chats;
 pub mod extract;
 pub mod health;
 pub mod placement;
+pub mod test_admin;
 pub mod users;
 
 use axum::Router;

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use super::extract::{ApiJson, Auth};
 use crate::accounts::{profile, profiles};
 use crate::error::ApiError;
-use crate::mesh::peer::MeshDelta;
 use crate::state::AppState;
+use protocol::peer::MeshDelta;
 
 /// `GET /v1/me`.
 pub async fn me(State(state): State<AppState>, Auth(who): Auth) -> Result<Json<Me>, ApiError> {

@@ -19,6 +19,8 @@ use axum::body::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::link::Link;
+
 /// Something to write to one connection.
 #[derive(Debug, Clone)]
 pub enum Outbound {
@@ -106,12 +108,13 @@ pub struct Hub {
 
 impl Hub {
     /// A hub whose connections queue up to `queue` frames each.
-    pub fn new(queue: usize, grace: Duration, db: store::Database) -> Self {
+    /// Presence tells the other regions of `link`'s mesh, if any.
+    pub fn new(queue: usize, grace: Duration, db: store::Database, link: Option<Link>) -> Self {
         Self {
             users: Arc::default(),
             next_id: Arc::new(AtomicU64::new(1)),
             queue,
-            presence: presence::Presence::new(grace, db),
+            presence: presence::Presence::new(grace, db, link),
         }
     }
 

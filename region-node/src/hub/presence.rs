@@ -9,7 +9,7 @@
 //! says otherwise again.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -21,8 +21,9 @@ use protocol::Hlc;
 
 use super::Outbound;
 use crate::clock::now_ms;
-use crate::mesh::Mesh;
-use crate::mesh::peer::MeshDelta;
+use protocol::peer::MeshDelta;
+
+use crate::link::Link;
 
 #[derive(Default)]
 struct State {
@@ -68,7 +69,7 @@ pub struct Presence {
     state: Arc<Mutex<State>>,
     grace: Duration,
     db: store::Database,
-    mesh: Arc<OnceLock<Mesh>>,
+    mesh: Option<Link>,
 }
 
 fn last_seen_key(user: &str) -> Vec<u8> {
@@ -76,24 +77,20 @@ fn last_seen_key(user: &str) -> Vec<u8> {
 }
 
 impl Presence {
-    /// Presence with this offline grace period.
-    pub fn new(grace: Duration, db: store::Database) -> Self {
+    /// Presence with this offline grace period, telling the other regions
+    /// of `mesh` (if any) of local changes.
+    pub fn new(grace: Duration, db: store::Database, mesh: Option<Link>) -> Self {
         Self {
             state: Arc::default(),
             grace,
             db,
-            mesh: Arc::default(),
+            mesh,
         }
-    }
-
-    /// Tells other regions of local changes from now on.
-    pub fn attach(&self, mesh: Mesh) {
-        let _ = self.mesh.set(mesh);
     }
 
     /// Sends a local change to the other regions.
     fn tell_peers(&self, user: &str, online: bool, last_seen: u64) {
-        if let Some(mesh) = self.mesh.get() {
+        if let Some(mesh) = &self.mesh {
             mesh.broadcast_datagram(&MeshDelta::Presence {
                 user_id: user.to_owned(),
                 online,
@@ -285,7 +282,7 @@ impl Presence {
 }
 
 fn frame(user: &str, online: bool, last_seen: u64) -> Bytes {
-    crate::ws::encode(&ServerFrame::Presence {
+    crate::codec::frame(&ServerFrame::Presence {
         user_id: user.to_owned(),
         online,
         last_seen,

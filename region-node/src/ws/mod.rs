@@ -6,21 +6,14 @@
 pub mod session;
 pub mod writer;
 
-use axum::body::Bytes;
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use protocol::frames::{MAX_FRAME_BYTES, ServerFrame};
+use protocol::frames::MAX_FRAME_BYTES;
 use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Encodes a server frame once, to be shared by every recipient.
-pub fn encode(frame: &ServerFrame) -> Bytes {
-    // Server frames are plain data; serializing them cannot fail.
-    Bytes::from(serde_json::to_vec(frame).unwrap_or_default())
-}
 
 /// Query of the upgrade request.
 #[derive(Deserialize)]

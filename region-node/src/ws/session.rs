@@ -13,10 +13,10 @@ use protocol::frames::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
-use super::encode;
 use super::writer::{Local, Writer};
 use crate::accounts::Principal;
 use crate::chat::sent;
+use crate::codec::frame as encode;
 use crate::error::ApiError;
 use crate::hub::KillReason;
 use crate::state::AppState;
@@ -141,7 +141,12 @@ pub fn kill_close(reason: Option<KillReason>) -> CloseFrame {
     }
 }
 
-async fn reply_error(local: &mpsc::Sender<Box<Local>>, error: ApiError, reference: Option<String>) {
+async fn reply_error(
+    local: &mpsc::Sender<Box<Local>>,
+    error: impl Into<ApiError>,
+    reference: Option<String>,
+) {
+    let error = error.into();
     let frame = ServerFrame::Error {
         code: error.code,
         message: error.message,
@@ -181,8 +186,8 @@ async fn handle(
                     let local = local.clone();
                     let metrics = state.metrics.clone();
                     tokio::spawn(async move {
-                        let frame = match answer.await {
-                            Ok(Ok(appended)) => {
+                        let frame = match answer.outcome().await {
+                            Ok(appended) => {
                                 metrics.message_sent();
                                 let s = sent(&chat_id, &client_msg_id, appended);
                                 ServerFrame::Sent {
@@ -193,16 +198,14 @@ async fn handle(
                                     status: s.status,
                                 }
                             }
-                            Ok(Err(e)) => ServerFrame::Error {
-                                code: e.code,
-                                message: e.message,
-                                reference: Some(client_msg_id),
-                            },
-                            Err(_) => ServerFrame::Error {
-                                code: ErrorCode::Internal,
-                                message: "send was dropped".into(),
-                                reference: Some(client_msg_id),
-                            },
+                            Err(e) => {
+                                let e = ApiError::from(e);
+                                ServerFrame::Error {
+                                    code: e.code,
+                                    message: e.message,
+                                    reference: Some(client_msg_id),
+                                }
+                            }
                         };
                         let _ = local.send(Box::new(Local::Frame(encode(&frame)))).await;
                     });

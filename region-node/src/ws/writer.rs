@@ -17,10 +17,10 @@ use futures::stream::SplitSink;
 use protocol::frames::ServerFrame;
 use tokio::sync::mpsc;
 
-use super::encode;
 use super::session::kill_close;
 use crate::accounts::Principal;
 use crate::chat::reads;
+use crate::codec::frame as encode;
 use crate::error::ApiError;
 use crate::hub::{Outbound, Registration};
 use crate::state::AppState;
@@ -232,14 +232,15 @@ impl Writer {
         Ok(())
     }
 
-    fn note_unreadable(&self, chat_id: &str, error: &ApiError) {
-        tracing::debug!(%chat_id, code = %error.code, "chat not readable during replay");
+    fn note_unreadable(&self, chat_id: &str, error: &crate::chat::Error) {
+        tracing::debug!(%chat_id, code = %error.code(), "chat not readable during replay");
     }
 
     async fn sync(&mut self, requested: BTreeMap<String, u64>) -> WriteResult {
         let chats = match reads::user_chat_ids(self.state.chats.db(), &self.who.user_id).await {
             Ok(chats) => chats,
             Err(error) => {
+                let error = ApiError::from(error);
                 let frame = ServerFrame::Error {
                     code: error.code,
                     message: error.message,

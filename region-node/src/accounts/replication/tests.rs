@@ -193,7 +193,9 @@ fn entry(region: &str, seq: u64, event: &AccountEvent) -> LogEntry {
         chat_id: log_id(region),
         seq,
         hlc: Hlc::new(seq, 0),
-        body: serde_json::to_string(event).unwrap(),
+        body: protocol::peer::EntryBody::Account {
+            event: event.clone(),
+        },
     }
 }
 

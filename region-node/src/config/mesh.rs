@@ -10,7 +10,7 @@ use std::time::Duration;
 use placement::topology::{RegionSpec, Topology};
 use sync::transport::PeerSpec;
 
-use crate::config::{ConfigError, invalid};
+use super::{ConfigError, invalid};
 
 /// A node's place in a mesh.
 #[derive(Debug, Clone)]

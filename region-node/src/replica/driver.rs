@@ -7,6 +7,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 use protocol::peer::{ForwardOutcome, ForwardResult, ForwardSend, LogEntry, PeerMessage};
 use sync::replication::{
@@ -19,9 +21,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use super::{Command, Mesh, MeshRunner, deltas, logs, outbox as durable, requests};
+use super::{Handles, deltas, logs, outbox as durable, requests};
+use crate::link::{Command, Link, LinkRunner};
 use crate::metrics::{ForwardOutcome as Forwarded, RefusalReason};
-use crate::state::AppState;
 
 /// Most sends in flight to one home per chat; the log channel is one
 /// ordered stream per link, so several in flight keep their order.
@@ -47,10 +49,61 @@ struct Peer {
 /// Entries of one log to apply, from receiver generation `.0`.
 type ApplyJob = (u64, String, Vec<LogEntry>);
 
+/// Newest entries kept in memory per chat for the shippers: a window's
+/// worth, so a peer keeping up is shipped without a store read.
+const RECENT_PER_LOG: usize = 256;
+
+/// Bytes of recent entries kept in memory in all; past it the cache is
+/// dropped and the shippers read the store until it fills again.
+const RECENT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Committed entries of the logs homed here, newest last.
+#[derive(Default)]
+struct Recent {
+    logs: HashMap<String, VecDeque<LogEntry>>,
+    bytes: usize,
+}
+
+impl Recent {
+    fn add(&mut self, log_id: &str, entries: Vec<LogEntry>) {
+        let log = self.logs.entry(log_id.to_owned()).or_default();
+        for entry in entries {
+            if log.back().is_some_and(|last| last.seq + 1 != entry.seq) {
+                // Not contiguous (a restart or a gap): start again.
+                self.bytes -= log.iter().map(|e| e.body.approx_size()).sum::<usize>();
+                log.clear();
+            }
+            self.bytes += entry.body.approx_size();
+            log.push_back(entry);
+            if log.len() > RECENT_PER_LOG
+                && let Some(old) = log.pop_front()
+            {
+                self.bytes -= old.body.approx_size();
+            }
+        }
+        if self.bytes > RECENT_BYTES {
+            self.logs.clear();
+            self.bytes = 0;
+        }
+    }
+
+    /// Up to `limit` entries after `after_seq`, if memory holds the next one.
+    fn read(&self, log_id: &str, after_seq: u64, limit: usize) -> Option<Vec<LogEntry>> {
+        let log = self.logs.get(log_id)?;
+        let first = log.front()?.seq;
+        if first > after_seq + 1 || log.back()?.seq <= after_seq {
+            return None;
+        }
+        let skip = usize::try_from(after_seq + 1 - first).ok()?;
+        Some(log.iter().skip(skip).take(limit).cloned().collect())
+    }
+}
+
 /// The driver's state.
 pub(super) struct Driver {
-    state: AppState,
-    mesh: Mesh,
+    handles: Handles,
+    mesh: Link,
+    recent: Recent,
     peers: BTreeMap<String, Peer>,
     start: Instant,
     /// When metrics were last exported.
@@ -60,10 +113,11 @@ pub(super) struct Driver {
 }
 
 impl Driver {
-    pub(super) fn new(state: AppState, mesh: Mesh) -> Self {
+    pub(super) fn new(handles: Handles) -> Self {
         Self {
-            state,
-            mesh,
+            mesh: handles.link.clone(),
+            handles,
+            recent: Recent::default(),
             peers: BTreeMap::new(),
             start: Instant::now(),
             reported: Instant::now(),
@@ -77,8 +131,8 @@ impl Driver {
     }
 
     /// Runs until `shutdown`.
-    pub(super) async fn run(mut self, runner: MeshRunner, shutdown: CancellationToken) {
-        let MeshRunner {
+    pub(super) async fn run(mut self, runner: LinkRunner, shutdown: CancellationToken) {
+        let LinkRunner {
             mut events,
             mut commands,
         } = runner;
@@ -123,7 +177,7 @@ impl Driver {
 
     /// Builds every peer's machines from the store: the logs this region
     /// homes, the replica cursors of each peer's logs, and the outbox.
-    async fn load(&mut self) -> Result<(), crate::error::ApiError> {
+    async fn load(&mut self) -> Result<(), crate::chat::Error> {
         let settings = &self.mesh.config().topology.settings.replication;
         let shipper_config = ShipperConfig {
             window: settings.window as u64,
@@ -135,8 +189,8 @@ impl Driver {
             ..ReceiverConfig::default()
         };
         self.receiver_config = receiver_config.clone();
-        let homed = logs::homed(&self.state, self.mesh.region()).await?;
-        let pending = durable::load(&self.state.db).await?;
+        let homed = logs::homed(&self.handles, self.mesh.region()).await?;
+        let pending = crate::chat::outbox::load(&self.handles.db).await?;
         let peers: Vec<String> = self
             .mesh
             .config()
@@ -145,7 +199,7 @@ impl Driver {
             .map(|p| p.region.clone())
             .collect();
         for name in peers {
-            let cursors = logs::replica_cursors(&self.state, &name).await?;
+            let cursors = logs::replica_cursors(&self.handles, &name).await?;
             let mut peer = Peer {
                 shipper: Shipper::new(shipper_config.clone()),
                 receiver: Receiver::new(receiver_config.clone(), cursors),
@@ -153,7 +207,7 @@ impl Driver {
                     max_in_flight_per_chat: FORWARDS_IN_FLIGHT,
                     ..OutboxConfig::default()
                 }),
-                applier: spawn_applier(self.state.clone(), self.mesh.clone(), name.clone()),
+                applier: spawn_applier(&self.handles, name.clone()),
                 generation: 0,
             };
             let now = self.now();
@@ -220,17 +274,17 @@ impl Driver {
         match event {
             TransportEvent::PeerUp { peer } => {
                 tracing::info!(%peer, "link up");
-                self.state.metrics.set_peer_up(&peer, true);
+                self.handles.metrics.set_peer_up(&peer, true);
                 self.shipper(&peer, now, shipper::Input::PeerConnected);
                 self.receiver(&peer, now, receiver::Input::PeerConnected);
                 self.outbox(&peer, now, outbox::Input::PeerConnected);
-                let (state, mesh) = (self.state.clone(), self.mesh.clone());
-                tokio::spawn(async move { deltas::resync(&state, &mesh, &peer).await });
+                let handles = self.handles.clone();
+                tokio::spawn(async move { deltas::resync(&handles, &peer).await });
             }
             TransportEvent::PeerDown { peer, reason } => {
                 tracing::info!(%peer, %reason, "link down");
-                self.state.metrics.set_peer_up(&peer, false);
-                self.state.hub.presence.region_down(&peer);
+                self.handles.metrics.set_peer_up(&peer, false);
+                self.handles.hub.presence.region_down(&peer);
                 self.shipper(&peer, now, shipper::Input::PeerDisconnected);
                 self.receiver(&peer, now, receiver::Input::PeerDisconnected);
                 self.outbox(&peer, now, outbox::Input::PeerDisconnected);
@@ -241,8 +295,8 @@ impl Driver {
                 channel: Channel::Crdt,
             }
             | TransportEvent::Datagram { peer, body } => {
-                let state = self.state.clone();
-                tokio::spawn(async move { deltas::apply(&state, &peer, &body).await });
+                let handles = self.handles.clone();
+                tokio::spawn(async move { deltas::apply(&handles, &peer, &body).await });
             }
             TransportEvent::Message { peer, body, .. } => {
                 match serde_json::from_slice::<PeerMessage>(&body) {
@@ -251,10 +305,10 @@ impl Driver {
                 }
             }
             TransportEvent::Request { peer, body, reply } => {
-                let state = self.state.clone();
+                let handles = self.handles.clone();
                 tokio::spawn(
                     async move {
-                        let answer = requests::answer(&state, &peer, &body).await;
+                        let answer = requests::answer(&handles, &peer, &body).await;
                         let _ = reply.send(Bytes::from(answer));
                     }
                     .in_current_span(),
@@ -262,7 +316,7 @@ impl Driver {
             }
             TransportEvent::Refused { peer, reason } => {
                 tracing::warn!(%peer, %reason, "link refused");
-                self.state
+                self.handles
                     .metrics
                     .refused(&peer, RefusalReason::classify(&reason));
             }
@@ -309,7 +363,9 @@ impl Driver {
             Ok(_) => true,
             Err(error) => {
                 tracing::warn!(%peer, %error, "{what} refused until the peer's clock is within the max offset");
-                self.state.metrics.refused(peer, RefusalReason::ClockOffset);
+                self.handles
+                    .metrics
+                    .refused(peer, RefusalReason::ClockOffset);
                 false
             }
         }
@@ -326,7 +382,7 @@ impl Driver {
             return;
         }
         let enqueued = self
-            .state
+            .handles
             .chats
             .enqueue_send(
                 &item.sender_id,
@@ -340,16 +396,12 @@ impl Driver {
         let peer = peer.to_owned();
         tokio::spawn(async move {
             let outcome = match enqueued {
-                Ok(answer) => match answer.await {
-                    Ok(Ok(appended)) => ForwardOutcome::Sequenced {
+                Ok(answer) => match answer.outcome().await {
+                    Ok(appended) => ForwardOutcome::Sequenced {
                         seq: appended.seq,
                         hlc: appended.hlc,
                     },
-                    Ok(Err(error)) => rejected(&error),
-                    Err(_) => ForwardOutcome::Rejected {
-                        code: "internal".into(),
-                        message: "the send was dropped".into(),
-                    },
+                    Err(error) => rejected(&error),
                 },
                 Err(error) => rejected(&error),
             };
@@ -364,7 +416,12 @@ impl Driver {
     fn on_command(&mut self, command: Command) {
         let now = self.now();
         match command {
-            Command::Committed { log_id, seq } => {
+            Command::Committed {
+                log_id,
+                seq,
+                entries,
+            } => {
+                self.recent.add(&log_id, entries);
                 let names: Vec<String> = self.peers.keys().cloned().collect();
                 for name in names {
                     self.shipper(
@@ -418,11 +475,11 @@ impl Driver {
     /// Rebuilds a receiver from the store after a failed write, as after a
     /// restart, so nothing is applied twice or skipped.
     fn reload_receiver(&self, peer: String) {
-        let state = self.state.clone();
+        let handles = self.handles.clone();
         let mesh = self.mesh.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            match logs::replica_cursors(&state, &peer).await {
+            match logs::replica_cursors(&handles, &peer).await {
                 Ok(cursors) => {
                     tracing::warn!(%peer, "replica writes failed; resuming from the store");
                     let _ = mesh.commands().send(Command::Reload { peer, cursors });
@@ -444,10 +501,20 @@ impl Driver {
                     after_seq,
                     limit,
                 } => {
-                    let (state, mesh, peer) =
-                        (self.state.clone(), self.mesh.clone(), name.to_owned());
+                    // Entries just committed come from memory; the store
+                    // is read only to catch a peer up.
+                    if let Some(entries) = self.recent.read(&chat_id, after_seq, limit) {
+                        let _ = self.mesh.commands().send(Command::LogRead {
+                            peer: name.to_owned(),
+                            log_id: chat_id,
+                            entries,
+                        });
+                        continue;
+                    }
+                    let (handles, mesh, peer) =
+                        (self.handles.clone(), self.mesh.clone(), name.to_owned());
                     tokio::spawn(async move {
-                        let entries = logs::read(&state, &chat_id, after_seq, limit)
+                        let entries = logs::read(&handles, &chat_id, after_seq, limit)
                             .await
                             .unwrap_or_else(|error| {
                                 tracing::warn!(chat = %chat_id, %error, "log read failed");
@@ -486,7 +553,7 @@ impl Driver {
             match output {
                 outbox::Output::Send(message) => send(&self.mesh, name, &message),
                 outbox::Output::Done { item, outcome } => {
-                    self.state.metrics.forwarded(
+                    self.handles.metrics.forwarded(
                         name,
                         match outcome {
                             ForwardOutcome::Sequenced { .. } => Forwarded::Sequenced,
@@ -498,9 +565,9 @@ impl Driver {
                         Some(waiter) => waiter.send(outcome.clone()).is_err(),
                         None => true,
                     };
-                    let state = self.state.clone();
+                    let handles = self.handles.clone();
                     tokio::spawn(async move {
-                        durable::finish(&state, &item, &outcome, unanswered).await;
+                        durable::finish(&handles, &item, &outcome, unanswered).await;
                     });
                 }
             }
@@ -510,7 +577,7 @@ impl Driver {
     /// Exports lag, clock offsets and pending counts.
     fn report(&self) {
         let now = self.now();
-        let metrics = &self.state.metrics;
+        let metrics = &self.handles.metrics;
         let mut pending = 0;
         for (name, peer) in &self.peers {
             let lag = peer.shipper.lag(now);
@@ -527,19 +594,16 @@ impl Driver {
     }
 }
 
-fn rejected(error: &crate::error::ApiError) -> ForwardOutcome {
+fn rejected(error: &crate::chat::Error) -> ForwardOutcome {
     ForwardOutcome::Rejected {
-        code: serde_json::to_value(error.code)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "internal".to_owned()),
-        message: error.message.clone(),
+        code: error.code(),
+        message: error.to_string(),
     }
 }
 
 /// Sends a message on the log channel; a failure is left to the machines,
 /// which resend.
-fn send(mesh: &Mesh, peer: &str, message: &PeerMessage) {
+fn send(mesh: &Link, peer: &str, message: &PeerMessage) {
     match serde_json::to_vec(message) {
         Ok(body) => {
             if let Err(error) = mesh.transport().send(peer, Channel::Log, Bytes::from(body)) {
@@ -572,13 +636,13 @@ impl Applier {
 
 /// The lane of `log_id` among `lanes`.
 fn lane_of(log_id: &str, lanes: usize) -> usize {
-    let hash = super::fnv1a(log_id.as_bytes());
+    let hash = crate::link::fnv1a(log_id.as_bytes());
     usize::try_from(hash % lanes.max(1) as u64).unwrap_or(0)
 }
 
-fn spawn_applier(state: AppState, mesh: Mesh, peer: String) -> Applier {
+fn spawn_applier(handles: &Handles, peer: String) -> Applier {
     let lanes = (0..APPLY_LANES)
-        .map(|_| spawn_lane(state.clone(), mesh.clone(), peer.clone()))
+        .map(|_| spawn_lane(handles.clone(), peer.clone()))
         .collect();
     Applier { lanes }
 }
@@ -588,7 +652,7 @@ fn spawn_applier(state: AppState, mesh: Mesh, peer: String) -> Applier {
 /// the failed generation are skipped: the rebuilt receiver asks again (a
 /// batch another lane applies meanwhile is refused by the replica's cursor
 /// check if it no longer continues it, so nothing is applied twice).
-fn spawn_lane(state: AppState, mesh: Mesh, peer: String) -> mpsc::UnboundedSender<ApplyJob> {
+fn spawn_lane(handles: Handles, peer: String) -> mpsc::UnboundedSender<ApplyJob> {
     let (tx, mut rx) = mpsc::unbounded_channel::<ApplyJob>();
     tokio::spawn(
         async move {
@@ -597,9 +661,10 @@ fn spawn_lane(state: AppState, mesh: Mesh, peer: String) -> mpsc::UnboundedSende
                 if failed == Some(generation) {
                     continue;
                 }
-                let command = match logs::apply(&state, &log_id, &entries).await {
+                let count = entries.len();
+                let command = match logs::apply(&handles, &log_id, entries).await {
                     Ok(seq) => {
-                        state.metrics.applied(&peer, entries.len());
+                        handles.metrics.applied(&peer, count);
                         Command::Applied {
                             peer: peer.clone(),
                             log_id,
@@ -612,7 +677,7 @@ fn spawn_lane(state: AppState, mesh: Mesh, peer: String) -> mpsc::UnboundedSende
                         Command::ApplyFailed { peer: peer.clone() }
                     }
                 };
-                let _ = mesh.commands().send(command);
+                let _ = handles.link.commands().send(command);
             }
         }
         .in_current_span(),

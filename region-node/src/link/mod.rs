@@ -1,46 +1,26 @@
-//! This region in a mesh of regions: the QUIC transport to every peer,
-//! the replication state machines of `sync` driven over it, requests to
-//! peer regions, and the region's clock checked against its peers'.
+//! This region's link to the other regions of its mesh: the QUIC
+//! transport, typed requests to a peer region, broadcasts of mergeable
+//! deltas, and the handle through which the rest of the node hands work to
+//! the replication driver (`replica`), which owns the other end.
 //!
 //! Every region ships the logs it is home of (each chat's log, and its own
 //! account log) to every peer, and keeps a replica of each peer's logs; a
 //! send to a chat homed elsewhere is forwarded to its home through an
 //! outbox that survives partitions and restarts.
-//!
-//! - [`config`]: the mesh part of the configuration.
-//! - [`driver`]: the task that feeds the machines and carries out their outputs.
-//! - `deltas`: receipts and typing exchanged as CRDT deltas.
-//! - [`logs`]: reading, listing and applying replicated logs in the store.
-//! - [`outbox`]: forwarded sends held durably while their home is unreachable.
-//! - [`peer`]: requests between regions.
-//! - [`requests`]: answering a peer's requests.
-
-pub mod config;
-mod deltas;
-mod driver;
-pub mod logs;
-pub mod outbox;
-pub mod peer;
-mod requests;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use protocol::Hlc;
-use protocol::peer::{ForwardOutcome, ForwardSend};
+use protocol::peer::{ForwardOutcome, ForwardSend, LogEntry, MeshDelta, PeerReply, PeerRequest};
 use sync::transport::{
     Channel, Transport, TransportConfig, TransportError, TransportEvent, dev_identity,
 };
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
 
-use crate::error::ApiError;
+use crate::config::MeshConfig;
 use crate::hlc::HlcClock;
-use crate::state::AppState;
-pub use config::MeshConfig;
-pub use peer::{PeerReply, PeerRequest};
-use protocol::ErrorCode;
 
 /// What can stop the mesh from starting.
 #[derive(Debug, thiserror::Error)]
@@ -53,10 +33,37 @@ pub enum MeshError {
     Transport(#[source] TransportError),
 }
 
+/// Why a request to a peer region got no answer it could use.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LinkError {
+    /// The region could not be reached in time.
+    #[error("region {region} is unreachable: {reason}")]
+    Unreachable {
+        /// The region asked.
+        region: String,
+        /// What the transport said.
+        reason: String,
+    },
+    /// The region answered with something other than a reply.
+    #[error("region {region} answered garbage: {reason}")]
+    Garbled {
+        /// The region asked.
+        region: String,
+        /// What failed to decode.
+        reason: String,
+    },
+}
+
 /// Work handed to the driver by the rest of the node.
-pub(crate) enum Command {
-    /// A log this region homes has grown to `seq`.
-    Committed { log_id: String, seq: u64 },
+pub enum Command {
+    /// A log this region homes has grown to `seq`; `entries` are the new
+    /// entries when the committer has them in memory (the shippers read
+    /// the store only for what they lack).
+    Committed {
+        log_id: String,
+        seq: u64,
+        entries: Vec<LogEntry>,
+    },
     /// Forward a send to its chat's home; answer on `done`.
     Submit {
         home: String,
@@ -86,7 +93,7 @@ pub(crate) enum Command {
 
 /// A handle on this region's place in the mesh; cheap to clone.
 #[derive(Clone)]
-pub struct Mesh {
+pub struct Link {
     inner: Arc<Inner>,
 }
 
@@ -98,20 +105,22 @@ struct Inner {
     clock: Arc<HlcClock>,
 }
 
-/// The part that runs once the node's state exists.
-pub struct MeshRunner {
-    events: mpsc::Receiver<TransportEvent>,
-    commands: mpsc::UnboundedReceiver<Command>,
+/// The driver's end: transport events and the node's commands.
+pub struct LinkRunner {
+    /// Events of the transport.
+    pub events: mpsc::Receiver<TransportEvent>,
+    /// Work from the rest of the node.
+    pub commands: mpsc::UnboundedReceiver<Command>,
 }
 
-impl Mesh {
+impl Link {
     /// Starts the QUIC transport of `region` (dev certificates are created
     /// in the configured directory on first use).
     pub async fn start(
         region: &str,
         config: &MeshConfig,
         clock: Arc<HlcClock>,
-    ) -> Result<(Self, MeshRunner), MeshError> {
+    ) -> Result<(Self, LinkRunner), MeshError> {
         let identity = dev_identity(&config.certs_dir, region)
             .map_err(|e| MeshError::Identity(TransportError::Cert(e)))?;
         let transport_config = TransportConfig::new(identity, config.quic, config.peers.clone());
@@ -134,7 +143,7 @@ impl Mesh {
         };
         Ok((
             mesh,
-            MeshRunner {
+            LinkRunner {
                 events,
                 commands: commands_rx,
             },
@@ -162,9 +171,16 @@ impl Mesh {
 
     /// Tells the shippers that log `log_id`, homed here, has grown to `seq`.
     pub fn committed(&self, log_id: &str, seq: u64) {
+        self.committed_entries(log_id, seq, Vec::new());
+    }
+
+    /// Hands the shippers the entries just committed to log `log_id`,
+    /// homed here, through `seq`.
+    pub fn committed_entries(&self, log_id: &str, seq: u64, entries: Vec<LogEntry>) {
         let _ = self.inner.commands.send(Command::Committed {
             log_id: log_id.to_owned(),
             seq,
+            entries,
         });
     }
 
@@ -183,31 +199,32 @@ impl Mesh {
             .map_or(self.region(), |r| r.name.as_str())
     }
 
-    /// Asks `region` to carry out `request`; `home_unreachable` when it
-    /// cannot be reached in `timeout`.
+    /// Asks `region` to carry out `request` and answers its reply (which
+    /// may be [`PeerReply::Err`]); an error when it cannot be reached in
+    /// `timeout`.
     pub async fn request(
         &self,
         region: &str,
         request: &PeerRequest,
         timeout: Duration,
-    ) -> Result<serde_json::Value, ApiError> {
-        let body = serde_json::to_vec(request).map_err(|e| ApiError::internal(&e))?;
+    ) -> Result<PeerReply, LinkError> {
+        let body = serde_json::to_vec(request).map_err(|e| LinkError::Garbled {
+            region: region.to_owned(),
+            reason: e.to_string(),
+        })?;
         let answer = self
             .inner
             .transport
             .request(region, Bytes::from(body), timeout)
             .await
-            .map_err(|e| {
-                ApiError::new(
-                    ErrorCode::HomeUnreachable,
-                    format!("region {region} is unreachable: {e}"),
-                )
+            .map_err(|e| LinkError::Unreachable {
+                region: region.to_owned(),
+                reason: e.to_string(),
             })?;
-        match serde_json::from_slice::<PeerReply>(&answer) {
-            Ok(PeerReply::Ok { value }) => Ok(value),
-            Ok(PeerReply::Err { code, message }) => Err(ApiError::new(code, message)),
-            Err(e) => Err(ApiError::internal(&e)),
-        }
+        serde_json::from_slice::<PeerReply>(&answer).map_err(|e| LinkError::Garbled {
+            region: region.to_owned(),
+            reason: e.to_string(),
+        })
     }
 
     /// Forwards a send to its chat's home through the outbox; the receiver
@@ -227,14 +244,14 @@ impl Mesh {
     }
 
     /// Sends `delta` to every connected peer on the reliable CRDT stream.
-    pub fn broadcast_reliable(&self, delta: &peer::MeshDelta) {
+    pub fn broadcast_reliable(&self, delta: &MeshDelta) {
         self.broadcast(delta, |transport, peer, body| {
             transport.send(peer, Channel::Crdt, body)
         });
     }
 
     /// Sends `delta` to every connected peer as a datagram (may be lost).
-    pub fn broadcast_datagram(&self, delta: &peer::MeshDelta) {
+    pub fn broadcast_datagram(&self, delta: &MeshDelta) {
         self.broadcast(delta, |transport, peer, body| {
             transport.datagram(peer, body)
         });
@@ -242,7 +259,7 @@ impl Mesh {
 
     fn broadcast(
         &self,
-        delta: &peer::MeshDelta,
+        delta: &MeshDelta,
         send: impl Fn(&Transport, &str, Bytes) -> Result<(), TransportError>,
     ) {
         let body = match serde_json::to_vec(delta) {
@@ -264,11 +281,26 @@ impl Mesh {
         &self.inner.clock
     }
 
-    pub(crate) fn transport(&self) -> &Transport {
+    /// Sends `delta` to one peer on the reliable CRDT stream.
+    pub fn send_reliable(&self, peer: &str, delta: &MeshDelta) {
+        match serde_json::to_vec(delta) {
+            Ok(body) => {
+                let _ = self
+                    .inner
+                    .transport
+                    .send(peer, Channel::Crdt, Bytes::from(body));
+            }
+            Err(error) => tracing::error!(%error, "cannot encode a delta"),
+        }
+    }
+
+    /// The transport, for the driver.
+    pub fn transport(&self) -> &Transport {
         &self.inner.transport
     }
 
-    pub(crate) fn commands(&self) -> &mpsc::UnboundedSender<Command> {
+    /// The driver's command queue (its own workers report through it).
+    pub fn commands(&self) -> &mpsc::UnboundedSender<Command> {
         &self.inner.commands
     }
 
@@ -278,15 +310,8 @@ impl Mesh {
     }
 }
 
-impl MeshRunner {
-    /// Drives replication and forwarding until `shutdown`.
-    pub async fn run(self, state: AppState, mesh: Mesh, shutdown: CancellationToken) {
-        driver::Driver::new(state, mesh).run(self, shutdown).await;
-    }
-}
-
 /// 64-bit FNV-1a: a stable hash, the same in every build and region.
-pub(super) fn fnv1a(bytes: &[u8]) -> u64 {
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
         (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })

@@ -4,19 +4,18 @@
 //! sends the peer every mark it holds, so marks moved during a partition
 //! converge. Typing travels as datagrams and expires by itself if lost.
 
+use protocol::peer::MeshDelta;
+use protocol::records::Marks;
 use store::RangeOption;
 
-use super::Mesh;
-use super::peer::MeshDelta;
-use crate::accounts::records::decode;
+use super::Handles;
 use crate::chat::keys;
-use crate::chat::records::Marks;
-use crate::state::AppState;
+use crate::codec::decode;
 
 /// Merges one delta from `peer`. Deltas for chats this region does not
 /// know yet are dropped: the chat's log brings them later, and the next
 /// resync carries its marks.
-pub(super) async fn apply(state: &AppState, peer: &str, body: &[u8]) {
+pub(super) async fn apply(handles: &Handles, peer: &str, body: &[u8]) {
     let delta = match serde_json::from_slice::<MeshDelta>(body) {
         Ok(delta) => delta,
         Err(error) => {
@@ -31,32 +30,41 @@ pub(super) async fn apply(state: &AppState, peer: &str, body: &[u8]) {
             user_id,
             delivered,
             read,
-        } => {
-            state
-                .chats
-                .remote_marks(&user_id, &chat_id, delivered, read)
-                .await
-        }
+        } => handles
+            .chats
+            .remote_marks(&user_id, &chat_id, delivered, read)
+            .await
+            .map_err(|e| e.to_string()),
         MeshDelta::Typing {
             chat_id,
             user_id,
             active,
-        } => state.chats.remote_typing(&user_id, &chat_id, active).await,
+        } => handles
+            .chats
+            .remote_typing(&user_id, &chat_id, active)
+            .await
+            .map_err(|e| e.to_string()),
         MeshDelta::Profile { user_id, doc } => {
-            crate::accounts::profiles::merge(&state.db, &state.config.region, &user_id, &doc).await
+            crate::accounts::profiles::merge(&handles.db, &handles.region, &user_id, &doc)
+                .await
+                .map_err(|e| e.message)
         }
         MeshDelta::ChatMeta {
             chat_id,
             doc,
             editor,
-        } => state.chats.merge_meta(&chat_id, &doc, &editor).await,
+        } => handles
+            .chats
+            .merge_meta(&chat_id, &doc, &editor)
+            .await
+            .map_err(|e| e.to_string()),
         MeshDelta::Presence {
             user_id,
             online,
             last_seen,
             hlc,
         } => {
-            state
+            handles
                 .hub
                 .presence
                 .remote(peer, &user_id, online, last_seen, hlc);
@@ -70,8 +78,9 @@ pub(super) async fn apply(state: &AppState, peer: &str, body: &[u8]) {
 
 /// Sends `peer` every profile and group metadata document, every receipt
 /// mark this region holds, and who is online here.
-pub(super) async fn resync(state: &AppState, mesh: &Mesh, peer: &str) {
-    match crate::accounts::profiles::all(&state.db).await {
+pub(super) async fn resync(handles: &Handles, peer: &str) {
+    let mesh = &handles.link;
+    match crate::accounts::profiles::all(&handles.db).await {
         Ok(docs) => {
             for (user_id, doc) in docs {
                 send_reliable(mesh, peer, &MeshDelta::Profile { user_id, doc });
@@ -79,7 +88,7 @@ pub(super) async fn resync(state: &AppState, mesh: &Mesh, peer: &str) {
         }
         Err(error) => tracing::warn!(%peer, %error, "cannot read profiles for a resync"),
     }
-    match crate::chat::meta::all(&state.db).await {
+    match crate::chat::meta::all(&handles.db).await {
         Ok(docs) => {
             for (chat_id, doc, editor) in docs {
                 let delta = MeshDelta::ChatMeta {
@@ -92,7 +101,7 @@ pub(super) async fn resync(state: &AppState, mesh: &Mesh, peer: &str) {
         }
         Err(error) => tracing::warn!(%peer, %error, "cannot read chat metadata for a resync"),
     }
-    for (user_id, last_seen) in state.hub.presence.local_online() {
+    for (user_id, last_seen) in handles.hub.presence.local_online() {
         send_reliable(
             mesh,
             peer,
@@ -104,7 +113,7 @@ pub(super) async fn resync(state: &AppState, mesh: &Mesh, peer: &str) {
             },
         );
     }
-    let chats = match chat_ids(state).await {
+    let chats = match chat_ids(handles).await {
         Ok(chats) => chats,
         Err(error) => {
             tracing::warn!(%peer, %error, "cannot list chats for a marks resync");
@@ -113,7 +122,7 @@ pub(super) async fn resync(state: &AppState, mesh: &Mesh, peer: &str) {
     };
     let mut sent = 0;
     for chat_id in chats {
-        let rows = match state
+        let rows = match handles
             .db
             .begin()
             .get_range(RangeOption::subspace(&keys::receipts(&chat_id)).snapshot())
@@ -144,8 +153,8 @@ pub(super) async fn resync(state: &AppState, mesh: &Mesh, peer: &str) {
 }
 
 /// Every chat this region holds (homed here or replicated).
-async fn chat_ids(state: &AppState) -> Result<Vec<String>, crate::error::ApiError> {
-    let rows = state
+async fn chat_ids(handles: &Handles) -> Result<Vec<String>, crate::chat::Error> {
+    let rows = handles
         .db
         .begin()
         .get_range(RangeOption::subspace(&keys::homed_all()).snapshot())
@@ -154,15 +163,6 @@ async fn chat_ids(state: &AppState) -> Result<Vec<String>, crate::error::ApiErro
 }
 
 /// Sends one delta to `peer` on the reliable stream.
-fn send_reliable(mesh: &Mesh, peer: &str, delta: &MeshDelta) {
-    match serde_json::to_vec(delta) {
-        Ok(body) => {
-            let _ = mesh.transport().send(
-                peer,
-                sync::transport::Channel::Crdt,
-                bytes::Bytes::from(body),
-            );
-        }
-        Err(error) => tracing::error!(%error, "cannot encode a delta"),
-    }
+fn send_reliable(mesh: &crate::link::Link, peer: &str, delta: &MeshDelta) {
+    mesh.send_reliable(peer, delta);
 }

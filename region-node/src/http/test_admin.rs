@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use axum::routing::put;
 use serde::Deserialize;
 
+use super::extract::ApiJson;
 use crate::error::ApiError;
-use crate::http::extract::ApiJson;
 use crate::state::AppState;
 
 /// Largest skew accepted, either way: an hour.

@@ -15,7 +15,9 @@ use clap::Args;
 use placement::topology::Topology;
 use serde::Deserialize;
 
-pub use crate::mesh::config::MeshConfig;
+mod mesh;
+
+pub use mesh::MeshConfig;
 
 /// Flags shared by every way of starting a node.
 #[derive(Debug, Clone, Default, Args)]
@@ -58,7 +60,7 @@ pub struct NodeArgs {
     /// consistency harness catches it. Refused unless the environment also
     /// has CHATMESH_SABOTAGE_ALLOWED=yes.
     #[arg(long, env = "CHATMESH_SABOTAGE")]
-    pub sabotage: Option<crate::testing::Sabotage>,
+    pub sabotage: Option<chat_core::Sabotage>,
 }
 
 /// The TOML file as written; every field optional.
@@ -152,7 +154,7 @@ pub struct Config {
     /// Testing only: serve the test admin endpoint.
     pub test_admin: bool,
     /// Testing only: a deliberate defect to run with.
-    pub sabotage: Option<crate::testing::Sabotage>,
+    pub sabotage: Option<chat_core::Sabotage>,
     /// Where the embedded store lives.
     pub data_dir: PathBuf,
     /// Store backend.
@@ -363,13 +365,13 @@ impl Config {
 
         let sabotage = args.sabotage;
         if let Some(mode) = sabotage
-            && std::env::var(crate::testing::sabotage::ALLOW_ENV).as_deref() != Ok("yes")
+            && std::env::var(chat_core::sabotage::ALLOW_ENV).as_deref() != Ok("yes")
         {
             return Err(invalid(
                 "sabotage",
                 format!(
                     "{mode} breaks chatmesh's guarantees on purpose; it runs only with {}=yes",
-                    crate::testing::sabotage::ALLOW_ENV
+                    chat_core::sabotage::ALLOW_ENV
                 ),
             ));
         }

@@ -1,0 +1,391 @@
+//! The chat task: the async shell around one chat's [`ChatCore`], and the
+//! only writer of that chat's keys in this region. Commands queued
+//! together are one batch: the shell looks up what the core needs from
+//! the store (dedup keys), feeds the core, commits every write of the
+//! batch in one transaction (the store's group commit merges transactions
+//! of different chats into one fsync), and only then answers, delivers,
+//! ships and gossips. A failed commit answers the batch with the failure
+//! and rebuilds the core from the store.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chat_core::{ChatCore, Gossip, Input, Output, Reply, Token, Write};
+use protocol::peer::{LogEntry, MeshDelta};
+use sync::replication::Millis;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::Instrument as _;
+
+use super::registry::Exit;
+use super::{Ctx, Error, forward, meta, store};
+use crate::hub::Outbound;
+
+/// Where a command's answer goes.
+pub(crate) type Answer = oneshot::Sender<Result<Reply, Error>>;
+
+/// What a chat task is asked to do.
+pub(crate) enum Command {
+    /// An input for the core, and who waits for its answer.
+    Core {
+        /// The input (its token is set by the task).
+        input: Input,
+        /// Who waits.
+        answer: Option<Answer>,
+    },
+    /// Edit the metadata document here, tell the other regions, take the
+    /// new values in; answers the chat afterwards.
+    EditMeta {
+        /// The admin editing.
+        actor: String,
+        /// New title.
+        title: Option<String>,
+        /// New description.
+        description: Option<String>,
+        /// Who waits.
+        answer: Answer,
+    },
+    /// Merge a metadata document another region sent.
+    MergeMeta {
+        /// The document, base64.
+        doc: String,
+        /// Its last editor.
+        editor: String,
+    },
+}
+
+/// A chat task with nothing to do for this long stops.
+const IDLE: Duration = Duration::from_secs(300);
+/// Most commands handled in one batch.
+const BATCH: usize = 512;
+
+/// One chat's task.
+pub(crate) struct ChatTask {
+    ctx: Ctx,
+    core: ChatCore,
+    waiting: HashMap<Token, Answer>,
+    next_token: Token,
+}
+
+impl ChatTask {
+    /// Loads the chat and serves `rx` until idle or closed; `exit` tells
+    /// the registry once every write of this task is done.
+    pub(crate) async fn run(ctx: Ctx, chat_id: String, rx: mpsc::Receiver<Command>, exit: Exit) {
+        let span = tracing::info_span!("chat", chat = %chat_id);
+        async move {
+            match store::load(&ctx.db, &chat_id).await {
+                Ok(loaded) => {
+                    let core = ChatCore::new(ctx.core.clone(), &chat_id, loaded);
+                    let task = Self {
+                        ctx,
+                        core,
+                        waiting: HashMap::new(),
+                        next_token: 0,
+                    };
+                    task.serve(rx).await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot load the chat");
+                    refuse_all(rx, &error).await;
+                }
+            }
+            exit.finish();
+        }
+        .instrument(span)
+        .await;
+    }
+
+    async fn serve(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut last_command = Instant::now();
+        loop {
+            let deadline = self
+                .core
+                .poll_timeout()
+                .map(|at| self.ctx.start + Duration::from_millis(at.0));
+            tokio::select! {
+                command = rx.recv() => {
+                    let Some(first) = command else { break };
+                    last_command = Instant::now();
+                    let mut batch = vec![first];
+                    while batch.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(command) => batch.push(command),
+                            Err(_) => break,
+                        }
+                    }
+                    self.handle(batch).await;
+                }
+                () = sleep_until(deadline) => {
+                    let outputs = self.core.handle(self.ctx.now(), Input::Tick);
+                    self.carry_out(outputs).await;
+                }
+                () = tokio::time::sleep_until(last_command + IDLE), if self.core.is_idle() => break,
+            }
+            // A chat that does not exist here keeps no task.
+            if !self.core.exists() && self.core.is_idle() {
+                break;
+            }
+        }
+        // Stop taking commands, then finish every one already queued and
+        // whatever the core still holds, before the registry may start
+        // another task for this chat.
+        rx.close();
+        while let Some(command) = rx.recv().await {
+            self.handle(vec![command]).await;
+        }
+        let outputs = self.core.handle(Millis(u64::MAX), Input::Tick);
+        self.carry_out(outputs).await;
+        tracing::debug!("chat task stopped");
+    }
+
+    async fn handle(&mut self, batch: Vec<Command>) {
+        let mut inputs = Vec::with_capacity(batch.len());
+        for command in batch {
+            match command {
+                Command::Core { mut input, answer } => {
+                    if let Some(answer) = answer {
+                        self.wait(&mut input, answer);
+                    }
+                    inputs.push(input);
+                }
+                Command::EditMeta {
+                    actor,
+                    title,
+                    description,
+                    answer,
+                } => {
+                    if let Some(input) = self.edit_meta(&actor, title, description, answer).await {
+                        inputs.push(input);
+                    }
+                }
+                Command::MergeMeta { doc, editor } => {
+                    let chat = self.core.chat_id().to_owned();
+                    match meta::merge(&self.ctx.db, &self.ctx.region, &chat, &doc, &editor).await {
+                        Ok(Some(fields)) => inputs.push(Input::Meta {
+                            token: None,
+                            fields,
+                        }),
+                        Ok(None) => {}
+                        Err(error) => tracing::debug!(%error, "metadata not merged"),
+                    }
+                }
+            }
+        }
+        if self.core.is_home() {
+            self.look_up_dedup(&mut inputs).await;
+        }
+        let now = self.ctx.now();
+        let mut outputs = Vec::new();
+        for input in inputs {
+            outputs.extend(self.core.handle(now, input));
+        }
+        self.carry_out(outputs).await;
+    }
+
+    /// Registers `answer` under a fresh token set into `input`.
+    fn wait(&mut self, input: &mut Input, answer: Answer) {
+        self.next_token += 1;
+        let token = self.next_token;
+        if set_token(input, token) {
+            self.waiting.insert(token, answer);
+        }
+    }
+
+    async fn edit_meta(
+        &mut self,
+        actor: &str,
+        title: Option<String>,
+        description: Option<String>,
+        answer: Answer,
+    ) -> Option<Input> {
+        let chat = self.core.chat_id().to_owned();
+        let edited = meta::edit(
+            &self.ctx.db,
+            &self.ctx.region,
+            &chat,
+            actor,
+            title.as_deref(),
+            description.as_deref(),
+        )
+        .await;
+        match edited {
+            Ok((doc, fields)) => {
+                if let Some(link) = &self.ctx.link {
+                    link.broadcast_reliable(&MeshDelta::ChatMeta {
+                        chat_id: chat,
+                        doc: meta::encode(&doc),
+                        editor: actor.to_owned(),
+                    });
+                }
+                let mut input = Input::Meta {
+                    token: None,
+                    fields,
+                };
+                self.wait(&mut input, answer);
+                Some(input)
+            }
+            Err(error) => {
+                let _ = answer.send(Err(error));
+                None
+            }
+        }
+    }
+
+    /// Fills in what the store's dedup table holds for each send.
+    async fn look_up_dedup(&mut self, inputs: &mut Vec<Input>) {
+        let tx = self.ctx.db.begin();
+        let chat = self.core.chat_id().to_owned();
+        let mut kept = Vec::with_capacity(inputs.len());
+        for mut input in inputs.drain(..) {
+            if let Input::Send(send) = &mut input {
+                match store::dedup(&tx, &chat, &send.author, &send.client_msg_id).await {
+                    Ok(stored) => send.stored = stored,
+                    Err(error) => {
+                        self.answer(send.token, Err(error));
+                        continue;
+                    }
+                }
+            }
+            kept.push(input);
+        }
+        *inputs = kept;
+    }
+
+    fn answer(&mut self, token: Token, result: Result<Reply, Error>) {
+        if let Some(answer) = self.waiting.remove(&token) {
+            let _ = answer.send(result);
+        }
+    }
+
+    /// Commits the writes among `outputs`, then carries out the rest.
+    async fn carry_out(&mut self, outputs: Vec<Output>) {
+        let mut writes: Vec<Write> = Vec::new();
+        let mut effects = Vec::with_capacity(outputs.len());
+        for output in outputs {
+            match output {
+                Output::Write(write) => writes.push(write),
+                other => effects.push(other),
+            }
+        }
+        if !writes.is_empty() {
+            let chat = self.core.chat_id().to_owned();
+            if let Err(error) = store::commit(&self.ctx.db, &chat, writes).await {
+                self.failed(effects, &error).await;
+                return;
+            }
+        }
+        self.core.batch_committed();
+        let mut shipped: Vec<LogEntry> = Vec::new();
+        for effect in effects {
+            match effect {
+                Output::Reply { token, reply } => self.answer(token, reply.map_err(Error::from)),
+                Output::Deliver {
+                    frame,
+                    seq,
+                    recipients,
+                } => {
+                    let bytes = crate::codec::frame(&frame);
+                    let out = match seq {
+                        Some(seq) => Outbound::message(self.core.chat_id(), seq, bytes),
+                        None => Outbound::frame(bytes),
+                    };
+                    self.ctx
+                        .hub
+                        .send_to(recipients.iter().map(String::as_str), &out, None);
+                }
+                Output::Ship(entry) => shipped.push(entry),
+                Output::Forward {
+                    token,
+                    home,
+                    item,
+                    pending_to,
+                } => {
+                    let answer = self.waiting.remove(&token);
+                    forward::spawn(&self.ctx, home, item, pending_to, answer);
+                }
+                Output::Gossip(gossip) => self.gossip(gossip),
+                Output::Write(_) => {}
+            }
+        }
+        if let (Some(link), Some(last)) = (&self.ctx.link, shipped.last()) {
+            let seq = last.seq;
+            link.committed_entries(self.core.chat_id(), seq, shipped);
+        }
+    }
+
+    /// A commit failed: nobody hears success, and the core starts again
+    /// from what the store holds.
+    async fn failed(&mut self, effects: Vec<Output>, error: &Error) {
+        tracing::error!(%error, "chat commit failed");
+        for effect in effects {
+            if let Output::Reply { token, .. } = effect {
+                self.answer(token, Err(error.duplicate()));
+            }
+        }
+        let chat = self.core.chat_id().to_owned();
+        match store::load(&self.ctx.db, &chat).await {
+            Ok(loaded) => self.core = ChatCore::new(self.ctx.core.clone(), &chat, loaded),
+            Err(error) => tracing::error!(%error, "cannot reload the chat after a failed commit"),
+        }
+    }
+
+    fn gossip(&self, gossip: Gossip) {
+        let Some(link) = &self.ctx.link else {
+            return;
+        };
+        let chat_id = self.core.chat_id().to_owned();
+        match gossip {
+            Gossip::Marks { user, marks } => link.broadcast_reliable(&MeshDelta::Marks {
+                chat_id,
+                user_id: user,
+                delivered: marks.delivered_seq,
+                read: marks.read_seq,
+            }),
+            Gossip::Typing { user, active } => link.broadcast_datagram(&MeshDelta::Typing {
+                chat_id,
+                user_id: user,
+                active,
+            }),
+        }
+    }
+}
+
+/// Sets the token of an input that has one; false for one that has none.
+fn set_token(input: &mut Input, value: Token) -> bool {
+    let slot = match input {
+        Input::Send(send) => &mut send.token,
+        Input::CreateGroup { token, .. }
+        | Input::CreateDirect { token, .. }
+        | Input::Adopt { token, .. }
+        | Input::Change { token, .. }
+        | Input::Marks { token, .. }
+        | Input::Replicated { token, .. }
+        | Input::View { token } => token,
+        Input::Meta { token, .. } => token.insert(0),
+        Input::RemoteMarks { .. } | Input::Typing { .. } | Input::Tick => return false,
+    };
+    *slot = value;
+    true
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Answers every queued command with the failure that stopped the task.
+async fn refuse_all(mut rx: mpsc::Receiver<Command>, error: &Error) {
+    rx.close();
+    while let Some(command) = rx.recv().await {
+        let answer = match command {
+            Command::Core { answer, .. } => answer,
+            Command::EditMeta { answer, .. } => Some(answer),
+            Command::MergeMeta { .. } => None,
+        };
+        if let Some(answer) = answer {
+            let _ = answer.send(Err(error.duplicate()));
+        }
+    }
+}
