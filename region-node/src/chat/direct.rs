@@ -99,28 +99,27 @@ impl Chats {
         if user == peer {
             return Err(Error::invalid("a direct chat needs another user"));
         }
-        if let Some(chat) = self.existing_direct(user, peer).await? {
-            return Ok((chat, false));
-        }
-        let input = Input::CreateDirect {
-            token: 0,
-            users: [user.to_owned(), peer.to_owned()],
-            created_at: crate::clock::now_ms(),
-        };
-        match self.ask_chat(&new_chat_id(), input).await {
-            Ok(chat) => Ok((chat, true)),
-            // Another request created the pair's chat first.
-            Err(Error::Refused(ChatError::Conflict(_))) => {
-                match self.existing_direct(user, peer).await? {
-                    Some(chat) => Ok((chat, false)),
-                    None => Err(ChatError::Conflict(
-                        "the direct chat is being created; retry".into(),
-                    )
-                    .into()),
-                }
+        // Two requests for one pair may race: the loser's claim fails, and
+        // it finds the winner's chat on its next look.
+        for _ in 0..3 {
+            if let Some(chat) = self.existing_direct(user, peer).await? {
+                return Ok((chat, false));
             }
-            Err(error) => Err(error),
+            let input = Input::CreateDirect {
+                token: 0,
+                users: [user.to_owned(), peer.to_owned()],
+                created_at: crate::clock::now_ms(),
+            };
+            match self.ask_chat(&new_chat_id(), input).await {
+                Ok(chat) => return Ok((chat, true)),
+                Err(
+                    Error::Refused(ChatError::Conflict(_))
+                    | Error::Store(::store::StoreError::Conflict),
+                ) => tokio::time::sleep(Duration::from_millis(10)).await,
+                Err(error) => return Err(error),
+            }
         }
+        Err(ChatError::Conflict("the direct chat is being created; retry".into()).into())
     }
 }
 

@@ -55,6 +55,7 @@ impl Error {
         match self {
             Self::Refused(refusal) => Self::Refused(refusal.clone()),
             Self::Link(error) => Self::Link(error.clone()),
+            Self::Store(StoreError::Conflict) => Self::Store(StoreError::Conflict),
             other => Self::Refused(ChatError::Storage(other.to_string())),
         }
     }

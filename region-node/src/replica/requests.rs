@@ -26,6 +26,7 @@ fn refused(code: ErrorCode, message: String) -> PeerReply {
 }
 
 fn chat_error(error: &crate::chat::Error) -> PeerReply {
+    tracing::debug!(%error, "peer request refused");
     refused(error.code(), error.to_string())
 }
 
