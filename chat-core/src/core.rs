@@ -169,10 +169,17 @@ impl ChatCore {
                 read,
             } => self.merge_remote_marks(now, &user, delivered, read),
             Input::Typing {
+                token,
                 user,
                 active,
                 remote,
-            } => self.set_typing(now, &user, active, remote),
+            } => {
+                let exists = self.record().map(|_| Reply::Done);
+                self.set_typing(now, &user, active, remote);
+                if let Some(token) = token {
+                    self.reply(token, exists);
+                }
+            }
             Input::Meta { token, fields } => {
                 let reply = self.take_meta(fields);
                 if let Some(token) = token {

@@ -150,6 +150,8 @@ pub enum Input {
     },
     /// Typing started or stopped.
     Typing {
+        /// Who waits to hear the chat exists, if anyone.
+        token: Option<Token>,
         /// Who.
         user: String,
         /// Started or stopped.

@@ -418,6 +418,7 @@ fn typing_expires_and_marks_wait_to_be_written_together() {
     let outputs = home.handle(
         Millis(0),
         Input::Typing {
+            token: None,
             user: user(0),
             active: true,
             remote: false,

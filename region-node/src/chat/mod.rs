@@ -415,27 +415,32 @@ impl Chats {
         chat_id: &str,
         active: bool,
     ) -> Result<(), Error> {
-        self.set_typing(user, chat_id, active, true).await
+        let input = Input::Typing {
+            token: None,
+            user: user.to_owned(),
+            active,
+            remote: true,
+        };
+        self.tell(chat_id, input, None).await
     }
 
-    /// Typing started or stopped; not stored.
-    pub async fn typing(&self, user: &str, chat_id: &str, active: bool) -> Result<(), Error> {
-        self.set_typing(user, chat_id, active, false).await
-    }
-
-    async fn set_typing(
+    /// Typing started or stopped; not stored. Queued in the chat's order;
+    /// the answer says whether the chat exists.
+    pub async fn typing(
         &self,
         user: &str,
         chat_id: &str,
         active: bool,
-        remote: bool,
-    ) -> Result<(), Error> {
+    ) -> Result<oneshot::Receiver<Result<Reply, Error>>, Error> {
+        let (answer, reply) = oneshot::channel();
         let input = Input::Typing {
+            token: None,
             user: user.to_owned(),
             active,
-            remote,
+            remote: false,
         };
-        self.tell(chat_id, input, None).await
+        self.tell(chat_id, input, Some(answer)).await?;
+        Ok(reply)
     }
 
     /// Applies a contiguous run of the home's entries of `chat_id` through

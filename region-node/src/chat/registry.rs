@@ -68,7 +68,10 @@ impl Registry {
         for _ in 0..8 {
             let slot = {
                 let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-                slots.entry(chat_id.to_owned()).or_default().clone()
+                match slots.get(chat_id) {
+                    Some(slot) => slot.clone(),
+                    None => slots.entry(chat_id.to_owned()).or_default().clone(),
+                }
             };
             let handle = slot
                 .get_or_init(|| async {

@@ -361,8 +361,8 @@ fn set_token(input: &mut Input, value: Token) -> bool {
         | Input::Marks { token, .. }
         | Input::Replicated { token, .. }
         | Input::View { token } => token,
-        Input::Meta { token, .. } => token.insert(0),
-        Input::RemoteMarks { .. } | Input::Typing { .. } | Input::Tick => return false,
+        Input::Meta { token, .. } | Input::Typing { token, .. } => token.insert(0),
+        Input::RemoteMarks { .. } | Input::Tick => return false,
     };
     *slot = value;
     true

@@ -216,8 +216,16 @@ async fn handle(
         ClientFrame::Ack { chat_id, seq } => marks(state, who, local, chat_id, seq, 0),
         ClientFrame::Read { chat_id, seq } => marks(state, who, local, chat_id, seq, seq),
         ClientFrame::Typing { chat_id, active } => {
-            if let Err(e) = state.chats.typing(&who.user_id, &chat_id, active).await {
-                reply_error(local, e, Some(chat_id)).await;
+            match state.chats.typing(&who.user_id, &chat_id, active).await {
+                Ok(answer) => {
+                    let local = local.clone();
+                    tokio::spawn(async move {
+                        if let Ok(Err(e)) = answer.await {
+                            reply_error(&local, e, Some(chat_id)).await;
+                        }
+                    });
+                }
+                Err(e) => reply_error(local, e, Some(chat_id)).await,
             }
         }
         ClientFrame::Sync { cursors } => {
