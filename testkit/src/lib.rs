@@ -16,7 +16,7 @@
 //! - [`process`]: one region process: start, stop, kill, pause, restart.
 //! - [`children`]: region processes supervised together.
 //! - [`flags`]: parsing durations and probabilities given on command lines.
-//! - [`error`]: [`MeshError`].
+//! - [`error`]: the crate's error, [`MeshError`].
 
 pub mod children;
 pub mod error;
