@@ -542,10 +542,20 @@ mod tests {
             .env("EXTRA", "!");
         launch.output = Output::Appended(log.clone());
         let process = RegionProcess::new("r", launch);
+        // Waits until the log holds `n` lines, so a kill never beats the echo.
+        let logged = |n: usize| {
+            let log = log.clone();
+            async move {
+                while std::fs::read_to_string(&log).map_or(0, |t| t.lines().count()) < n {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        };
         assert!(!process.is_running());
         assert!(process.spawn().unwrap());
         assert!(!process.spawn().unwrap(), "a running region is left alone");
         assert!(process.is_running());
+        logged(1).await;
         process.kill().await.unwrap();
         assert!(!process.is_running());
         assert!(
@@ -553,6 +563,7 @@ mod tests {
             "a kill is not an exit by itself"
         );
         assert!(process.spawn().unwrap());
+        logged(2).await;
         process.kill().await.unwrap();
         process.kill().await.unwrap();
         let text = std::fs::read_to_string(&log).unwrap();
