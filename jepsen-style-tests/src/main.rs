@@ -8,7 +8,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jepsen::nemesis::Kinds;
-use jepsen::run::{RunOptions, Status, parse_duration};
+use jepsen::run::{RunOptions, Status};
+use mesh_testkit::flags::parse_duration_or_seconds;
 
 /// chatmesh's consistency harness.
 #[derive(Parser)]
@@ -46,7 +47,7 @@ struct RunArgs {
     #[arg(long)]
     existing: bool,
     /// How long the workload runs, e.g. 60s or 5m.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = parse_duration_or_seconds)]
     time: Duration,
     /// Faults: a comma-separated list of partition, slow, kill, pause,
     /// skew; or all; or none.
@@ -74,7 +75,7 @@ struct RunArgs {
     #[arg(long, value_name = "MODE")]
     sabotage: Option<String>,
     /// How long the regions get to agree after the faults heal.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = parse_duration_or_seconds)]
     converge_within: Duration,
 }
 

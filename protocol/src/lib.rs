@@ -2,7 +2,8 @@
 //!
 //! Every HTTP body and every WebSocket frame that clients and servers
 //! exchange is defined here, with serde derives and no I/O, so the server, the
-//! SDK, the CLI and the test harnesses agree on one set of names. The
+//! SDK, the CLI and the test harnesses agree on one set of names, as is the
+//! reconnect schedule every dialer of the protocol follows. The
 //! contract these types implement is written down in `docs/protocol.md`.
 //!
 //! - [`error`]: the error body and its stable codes.
@@ -14,8 +15,10 @@
 //! - [`peer`]: messages between regions (log replication, forwarded sends,
 //!   requests, mergeable deltas).
 //! - [`records`]: chat and account records regions keep and replicate.
+//! - [`backoff`]: the reconnect delays of clients and regions (no I/O).
 
 pub mod auth;
+pub mod backoff;
 pub mod chats;
 pub mod error;
 pub mod frames;

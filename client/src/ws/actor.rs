@@ -2,12 +2,12 @@
 //! drives [`Cursors`] and [`PendingSends`] with what arrives, and
 //! reconnects with backoff when the connection is lost.
 
+use protocol::backoff::Backoff;
 use protocol::frames::{ClientFrame, ServerFrame};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, interval_at};
 
 use super::auth::{self, Failure};
-use super::backoff::Backoff;
 use super::connection::Connection;
 use super::cursors::Cursors;
 use super::error::{SessionError, WsError};
@@ -299,7 +299,7 @@ impl Actor {
     /// again; `None` when the session is over.
     async fn reconnect(&mut self) -> Option<Connection> {
         loop {
-            let delay = self.backoff.next_random();
+            let delay = self.backoff.next_delay(rand::random());
             if !self.wait(delay).await {
                 return None;
             }

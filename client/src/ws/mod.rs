@@ -16,12 +16,12 @@
 //! - [`options`]: session settings and credentials.
 //! - [`cursors`]: per-chat cursors, dedup and ordering (no I/O).
 //! - [`sends`]: sends waiting for their answer (no I/O).
-//! - [`backoff`]: reconnect delays.
 //! - [`error`]: connection and session errors.
+//!
+//! Reconnect delays follow `protocol::backoff`, as a region's dialer does.
 
 mod actor;
 mod auth;
-pub mod backoff;
 pub mod connection;
 pub mod cursors;
 pub mod error;

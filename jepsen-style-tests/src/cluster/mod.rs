@@ -8,24 +8,38 @@
 //! cluster starts nothing and can only skew clocks (through the regions'
 //! testing endpoint); every other fault is refused.
 //!
-//! - [`layout`]: the rewritten topology and the shared node settings.
-//! - [`links`]: the link proxies.
-//! - [`process`]: one region process.
+//! The loopback layout, the link proxies and the region processes are
+//! `mesh_testkit`'s, shared with `region-node mesh`.
+//!
+//! - [`flags`]: which testing flags the executable has.
 //! - [`admin`]: health checks and clock skew over HTTP.
 
 pub mod admin;
-pub mod layout;
-pub mod links;
-pub mod process;
+pub mod flags;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use mesh_testkit::MeshError;
+use mesh_testkit::layout;
+use mesh_testkit::links::Links;
+use mesh_testkit::plan::{self, PEER_ADDRS_ENV};
+use mesh_testkit::process::{Launch, Output, RegionProcess, Signal};
 use placement::topology::{Topology, TopologyError};
 
-pub use self::links::LinkFaults;
-use self::links::Links;
-use self::process::{Launch, RegionProcess};
+pub use mesh_testkit::links::LinkFaults;
+
+/// Settings of every started region: cheap password hashing, since setup
+/// registers and logs in a handful of users under a run's clock, and a short
+/// presence grace so killed regions' devices go offline quickly.
+pub const NODE_CONFIG: &str = "\
+[auth]
+argon2_memory_kib = 64
+argon2_iterations = 1
+
+[limits]
+presence_grace_secs = 1
+";
 
 /// How long a starting or restarted region gets to answer `/healthz`: three
 /// regions starting at once on a loaded two-core machine take a while.
@@ -48,14 +62,9 @@ pub enum ClusterError {
     /// No region of that name.
     #[error("no region named {0}")]
     UnknownRegion(String),
-    /// No link between those regions.
-    #[error("no link from {from} to {to}")]
-    UnknownLink {
-        /// Sending side.
-        from: String,
-        /// Receiving side.
-        to: String,
-    },
+    /// Starting or steering the local mesh's links or processes failed.
+    #[error(transparent)]
+    Mesh(#[from] MeshError),
     /// The fault needs processes and proxies this harness started.
     #[error(
         "{operation} needs a mesh started by this harness; against an existing deployment only clock skew is possible"
@@ -95,14 +104,6 @@ pub enum ClusterError {
     NoSabotage {
         /// The executable.
         program: PathBuf,
-    },
-    /// A signal could not be delivered.
-    #[error("could not send SIG{signal} to process {pid}")]
-    Signal {
-        /// The signal's name without `SIG`.
-        signal: String,
-        /// The process.
-        pid: u32,
     },
 }
 
@@ -186,15 +187,11 @@ impl Cluster {
         })?;
         write_file(&yaml_path, &yaml)?;
         let config_path = out.join("node.toml");
-        write_file(&config_path, layout::NODE_CONFIG)?;
+        write_file(&config_path, NODE_CONFIG)?;
 
-        let quic: Vec<(String, std::net::SocketAddr)> = topology
-            .regions
-            .iter()
-            .map(|r| (r.name.clone(), r.quic))
-            .collect();
-        let links = Links::start(&quic, options.seed).await?;
-        let flags = process::probe_flags(&options.program).await?;
+        let links =
+            Links::start(&plan::links(&topology, options.seed), LinkFaults::default()).await?;
+        let flags = flags::probe_flags(&options.program).await?;
         if !flags.test_admin {
             tracing::warn!(
                 program = %options.program.display(),
@@ -210,35 +207,34 @@ impl Cluster {
         for region in &topology.regions {
             let dir = out.join("data").join(region.data_dir_name());
             create_dir(&dir)?;
-            let mut args = vec![
-                "--regions".to_owned(),
-                yaml_path.display().to_string(),
-                "--region".to_owned(),
-                region.name.clone(),
-                "--data".to_owned(),
-                dir.join("store").display().to_string(),
-                "--config".to_owned(),
-                config_path.display().to_string(),
-            ];
+            let mut launch = Launch::new(&options.program, &region.name);
+            launch
+                .arg("--regions")
+                .arg(&yaml_path)
+                .arg("--region")
+                .arg(&region.name)
+                .arg("--data")
+                .arg(dir.join("store"))
+                // The flag also overrides a CHATMESH_CONFIG we might pass on.
+                .arg("--config")
+                .arg(&config_path)
+                .env(PEER_ADDRS_ENV, links.peer_addrs(&region.name))
+                .env("NO_COLOR", "1");
             if flags.test_admin {
-                args.push("--test-admin".to_owned());
+                launch.arg("--test-admin");
             }
-            let mut envs = vec![(
-                "CHATMESH_PEER_ADDRS".to_owned(),
-                links.peer_addrs(&region.name),
-            )];
             if let Some(mode) = &options.sabotage {
-                args.push("--sabotage".to_owned());
-                args.push(mode.clone());
-                envs.push(("CHATMESH_SABOTAGE_ALLOWED".to_owned(), "yes".to_owned()));
+                launch
+                    .arg("--sabotage")
+                    .arg(mode)
+                    .env("CHATMESH_SABOTAGE_ALLOWED", "yes");
             }
-            processes.push(RegionProcess::new(Launch {
-                program: options.program.clone(),
-                args,
-                envs,
-                dir,
-                log: out.join("logs").join(format!("{}.log", region.name)),
-            }));
+            if std::env::var_os("RUST_LOG").is_none() {
+                launch.env("RUST_LOG", "info");
+            }
+            launch.dir = Some(dir);
+            launch.output = Output::Appended(out.join("logs").join(format!("{}.log", region.name)));
+            processes.push(RegionProcess::new(&region.name, launch));
         }
         let cluster = Self {
             regions: infos(&topology),
@@ -326,7 +322,7 @@ impl Cluster {
 
     /// SIGKILLs region `name`.
     pub async fn kill(&self, name: &str) -> Result<(), ClusterError> {
-        self.process(name, "kill")?.kill().await
+        Ok(self.process(name, "kill")?.kill().await?)
     }
 
     /// Starts region `name` again with the same arguments and data, and
@@ -338,26 +334,26 @@ impl Cluster {
 
     /// SIGSTOPs region `name`.
     pub async fn pause(&self, name: &str) -> Result<(), ClusterError> {
-        self.process(name, "pause")?.signal_stop(true).await?;
+        self.process(name, "pause")?.signal(Signal::Pause).await?;
         Ok(())
     }
 
     /// SIGCONTs region `name`.
     pub async fn resume(&self, name: &str) -> Result<(), ClusterError> {
-        self.process(name, "resume")?.signal_stop(false).await?;
+        self.process(name, "resume")?.signal(Signal::Resume).await?;
         Ok(())
     }
 
     /// Blocks (or restores) the traffic from `from` to `to` only.
     pub fn block(&self, from: &str, to: &str, blocked: bool) -> Result<(), ClusterError> {
-        self.local("a link cut")?.links.block(from, to, blocked)
+        Ok(self.local("a link cut")?.links.block(from, to, blocked)?)
     }
 
     /// Cuts (or heals) the link between `a` and `b`, both ways.
     pub fn cut(&self, a: &str, b: &str, cut: bool) -> Result<(), ClusterError> {
         let links = &self.local("a link cut")?.links;
         links.block(a, b, cut)?;
-        links.block(b, a, cut)
+        Ok(links.block(b, a, cut)?)
     }
 
     /// Sets the faults of the link between `a` and `b`, both ways.
@@ -367,7 +363,7 @@ impl Cluster {
         b: &str,
         faults: LinkFaults,
     ) -> Result<(), ClusterError> {
-        self.local("a slow link")?.links.set_faults(a, b, faults)
+        Ok(self.local("a slow link")?.links.set_faults(a, b, faults)?)
     }
 
     /// Runs region `name`'s clock `skew_ms` off (0: true time).
@@ -390,18 +386,25 @@ impl Cluster {
         if let Some(local) = &self.local {
             local.links.heal();
             for (process, region) in local.processes.iter().zip(&self.regions) {
-                note(process.signal_stop(false).await.map(|_| ()));
-                if let Some(status) = process.exited() {
+                note(
+                    process
+                        .signal(Signal::Resume)
+                        .await
+                        .map(|_| ())
+                        .map_err(ClusterError::from),
+                );
+                if let Some(exit) = process.exited() {
                     // Not a fault of ours: the node died by itself, which
                     // the run must report even though it is restarted.
+                    let status = exit.status_text();
                     tracing::warn!(region = %region.name, %status, "region exited by itself");
                     self.crashed
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push((region.name.clone(), status.to_string()));
+                        .push((region.name.clone(), status));
                 }
                 if !process.is_running() || process.exited().is_some() {
-                    note(process.kill().await);
+                    note(process.kill().await.map_err(ClusterError::from));
                     note(self.restart(&region.name).await);
                 }
             }
@@ -431,7 +434,7 @@ impl Cluster {
                     .processes
                     .iter()
                     .zip(&self.regions)
-                    .filter_map(|(p, r)| p.exited().map(|s| (r.name.clone(), s.to_string()))),
+                    .filter_map(|(p, r)| p.exited().map(|e| (r.name.clone(), e.status_text()))),
             );
         }
         exited

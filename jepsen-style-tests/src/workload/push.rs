@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use client::ws::{ConnectOptions, Connection};
+use protocol::backoff::Backoff;
 use protocol::chats::SendStatus;
 use protocol::frames::{ClientFrame, ServerFrame};
 use tokio::sync::mpsc;
@@ -112,7 +113,8 @@ pub async fn watch(
     cancel: CancellationToken,
 ) {
     let mut cursors = Cursors::default();
-    let mut backoff = Duration::from_millis(200);
+    // Whole steps (jitter 1.0): 200 ms, doubling up to 3 s.
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(3));
     let options = ConnectOptions {
         timeout: Duration::from_secs(5),
         ..ConnectOptions::default()
@@ -132,14 +134,13 @@ pub async fn watch(
                     tracing::warn!(%error, "refresh the device's tokens");
                 }
                 tokio::select! {
-                    () = tokio::time::sleep(backoff) => {}
+                    () = tokio::time::sleep(backoff.next_delay(1.0)) => {}
                     () = cancel.cancelled() => return,
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(3));
                 continue;
             }
         };
-        backoff = Duration::from_millis(200);
+        backoff.reset();
         if !serve(connection, &mut cursors, &out, &cancel).await {
             return;
         }

@@ -2,25 +2,21 @@
 //! command, with the links between them slowed and made lossy by userspace
 //! proxies, so a laptop behaves like regions continents apart.
 //!
-//! The launcher starts one proxy per ordered pair of regions (see [`plan`]),
-//! then one child process per region: this same executable with
+//! The launcher starts one proxy per ordered pair of regions, then one child
+//! process per region: this same executable with
 //! `--regions FILE --region NAME --data DIR/NAME`, told through
 //! `CHATMESH_PEER_ADDRS` to dial each peer through its proxy. Children's
-//! output is copied to ours behind a `[region]` prefix. A stop request
+//! output is copied to ours behind a `[region]` prefix. The plan, the
+//! proxies and the processes are `mesh_testkit`'s, shared with the
+//! consistency harness; what is here is the command itself. A stop request
 //! (Ctrl-C, SIGTERM, SIGHUP) is passed on as SIGTERM and the launcher exits
 //! once every region has drained; a second one, or a region still running
 //! after [`STOP_GRACE`], ends them with SIGKILL. A region that exits on its
 //! own stops the rest, and the launcher exits with an error naming it.
 //!
-//! - [`duration`]: parsing `80ms`, `1s` and probabilities.
-//! - [`plan`]: the links and the `CHATMESH_PEER_ADDRS` value of each region.
-//! - [`proxies`]: starting the link proxies.
-//! - [`children`]: region processes, their output and their exits.
+//! - `signals`: the launcher's own stop requests.
+//! - `table`: the start-up summary.
 
-pub mod children;
-pub mod duration;
-pub mod plan;
-pub mod proxies;
 mod signals;
 mod table;
 
@@ -31,30 +27,19 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
+use mesh_testkit::children::Children;
+use mesh_testkit::flags::{parse_duration, parse_probability};
+use mesh_testkit::links::{LinkFaults, Links};
+use mesh_testkit::plan::{self, PEER_ADDRS_ENV, Route};
+use mesh_testkit::process::{Launch, Output, RegionProcess};
 use placement::topology::Topology;
-use tokio::process::Command;
 
-use self::children::{Children, Exit};
-use self::duration::{parse_duration, parse_probability};
-use self::plan::{PEER_ADDRS_ENV, Route};
-use self::proxies::{LinkFaults, ProxySet};
 use self::signals::StopSignals;
 use self::table::Summary;
 
 /// How long regions get to drain after SIGTERM before they are killed; a
 /// node waits up to 10 s for its chat tasks, then flushes its store.
 pub const STOP_GRACE: Duration = Duration::from_secs(30);
-
-/// Settings a region node takes from its environment that are per region or
-/// set by the launcher; inherited, they would give every region the same
-/// value or contradict the topology.
-const CLEARED_ENV: [&str; 5] = [
-    "CHATMESH_LISTEN",
-    "CHATMESH_REGION",
-    "CHATMESH_DATA",
-    "CHATMESH_REGIONS",
-    "CHATMESH_CLOCK_SKEW_MS",
-];
 
 /// Flags of `region-node mesh`.
 #[derive(Debug, Clone, Args)]
@@ -100,13 +85,14 @@ pub async fn run_with(program: &Path, args: MeshArgs, log_json: bool) -> anyhow:
         .unwrap_or_else(|| crate::config::default_data_dir("mesh"));
     let seed = args.seed.unwrap_or_else(rand::random);
     let faults = LinkFaults {
-        latency: args.latency,
+        delay: args.latency,
         jitter: args.jitter,
         loss: args.loss,
+        duplicate: 0.0,
     };
 
     let links = plan::links(&topology, seed);
-    let proxies = ProxySet::start(&links, faults)
+    let proxies = Links::start(&links, faults)
         .await
         .context("start the link proxies")?;
     let routes: Vec<Route> = proxies.routes().cloned().collect();
@@ -132,29 +118,27 @@ pub async fn run_with(program: &Path, args: MeshArgs, log_json: bool) -> anyhow:
     let label_width = topology.names().map(str::len).max().unwrap_or(0) + 2;
     let mut children = Children::new();
     for region in &topology.regions {
-        let mut command = Command::new(program);
-        command
+        let mut launch = Launch::new(program, &region.name);
+        launch
             .arg("--regions")
             .arg(&regions_file)
             .arg("--region")
             .arg(&region.name)
             .arg("--data")
             .arg(data_root.join(region.data_dir_name()))
-            .env(PEER_ADDRS_ENV, plan::peer_addrs_env(&region.name, &routes));
+            .env(PEER_ADDRS_ENV, proxies.peer_addrs(&region.name));
         if log_json {
-            command.arg("--log-json");
+            launch.arg("--log-json");
         }
         if !colour {
-            command.env("NO_COLOR", "1");
+            launch.env("NO_COLOR", "1");
         }
-        for name in CLEARED_ENV {
-            command.env_remove(name);
-        }
-        let label = format!("{:<label_width$}", format!("[{}]", region.name));
-        if let Err(error) = children.spawn(&region.name, &label, command) {
+        launch.output = Output::Prefixed(format!("{:<label_width$}", format!("[{}]", region.name)));
+        // Ctrl-C reaches only the launcher, which then stops the regions in order.
+        launch.own_group = true;
+        if let Err(error) = children.spawn(RegionProcess::new(&region.name, launch)) {
             stop_started(&mut children).await;
-            return Err(error)
-                .with_context(|| format!("start region {} as {}", region.name, program.display()));
+            return Err(error).context("start the regions");
         }
     }
 
@@ -198,14 +182,14 @@ async fn supervise(children: &mut Children, signals: &mut StopSignals) -> Vec<St
             exit = children.next_exit() => {
                 let Some(exit) = exit else { break };
                 if !stopping {
-                    let why = format!("region {} exited unexpectedly ({})", exit.region, status_text(&exit));
+                    let why = format!("region {} exited unexpectedly ({})", exit.region, exit.status_text());
                     eprintln!("mesh: {why}; stopping the others");
                     failures.push(why);
                     children.terminate_all();
                     stopping = true;
                     grace.as_mut().reset(tokio::time::Instant::now() + STOP_GRACE);
-                } else if !stopped_cleanly(&exit) {
-                    let why = format!("region {} stopped badly ({})", exit.region, status_text(&exit));
+                } else if !exit.stopped_cleanly() {
+                    let why = format!("region {} stopped badly ({})", exit.region, exit.status_text());
                     eprintln!("mesh: {why}");
                     failures.push(why);
                 }
@@ -237,29 +221,6 @@ async fn stop_started(children: &mut Children) {
     if drained.is_err() {
         children.kill_all();
         while children.next_exit().await.is_some() {}
-    }
-}
-
-/// A region that exited 0, or died of the SIGTERM we sent it before its
-/// signal handler was installed, stopped as asked.
-fn stopped_cleanly(exit: &Exit) -> bool {
-    let Ok(status) = &exit.status else {
-        return false;
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt as _;
-        if status.signal() == Some(libc::SIGTERM) {
-            return true;
-        }
-    }
-    status.success()
-}
-
-fn status_text(exit: &Exit) -> String {
-    match &exit.status {
-        Ok(status) => status.to_string(),
-        Err(error) => format!("could not wait for it: {error}"),
     }
 }
 

@@ -5,10 +5,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use mesh_testkit::links::LinkFaults;
+use mesh_testkit::plan::Route;
 use placement::topology::Topology;
-
-use super::plan::Route;
-use super::proxies::LinkFaults;
 
 /// The start-up summary of a mesh.
 pub struct Summary<'a> {
@@ -111,9 +110,9 @@ mod tests {
             topology: &topology,
             data_root: Path::new("/data/mesh"),
             faults: LinkFaults {
-                latency: Duration::from_millis(80),
+                delay: Duration::from_millis(80),
                 jitter: Duration::from_millis(5),
-                loss: 0.0,
+                ..LinkFaults::default()
             },
             seed: 42,
             routes: &routes,

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Child;
 
-use sync::transport::proxy::{Direction, LinkProxy};
+use mesh_testkit::proxy::{Direction, LinkProxy};
 
 use super::spawn_binary;
 

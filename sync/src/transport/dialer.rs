@@ -3,14 +3,12 @@
 //! A refusal is retried too, because its cause (a skewed clock, a missing
 //! certificate) may be fixed while the region runs.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::sync::Arc;
 
+use protocol::backoff::Backoff;
 use quinn::Connection;
 use tracing::{debug, info, warn};
 
-use super::backoff::Backoff;
 use super::certs::region_server_name;
 use super::config::PeerSpec;
 use super::events::TransportEvent;
@@ -28,9 +26,7 @@ pub(crate) async fn dial_loop(shared: Arc<Shared>, spec: PeerSpec) {
 }
 
 async fn redial_forever(shared: Arc<Shared>, spec: PeerSpec) {
-    // Different per process and per pair, so restarted meshes do not retry in step.
-    let seed = RandomState::new().hash_one((shared.region(), &spec.region));
-    let mut backoff = Backoff::new(shared.config.backoff_min, shared.config.backoff_max, seed);
+    let mut backoff = Backoff::new(shared.config.backoff_min, shared.config.backoff_max);
     loop {
         match dial_once(&shared, &spec).await {
             Ok(conn) => {
@@ -46,7 +42,8 @@ async fn redial_forever(shared: Arc<Shared>, spec: PeerSpec) {
                 debug!(%error, addr = %spec.quic_addr, "dial failed");
             }
         }
-        tokio::time::sleep(backoff.next_delay()).await;
+        // Random per process and per pair, so restarted meshes do not retry in step.
+        tokio::time::sleep(backoff.next_delay(rand::random())).await;
     }
 }
 

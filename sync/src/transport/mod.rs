@@ -12,11 +12,10 @@
 //! - [`certs`]: dev CA and region certificates, PEM loading.
 //! - [`config`]: [`TransportConfig`] and [`PeerSpec`].
 //! - [`events`]: [`TransportEvent`], [`Channel`], the caller's hooks.
-//! - [`proxy`]: a fault-injecting UDP proxy for one inter-region link.
 //! - private: `tls` (quinn/rustls configs), `endpoint` (accept loop),
 //!   `dialer` (reconnects), `handshake` (hello and admission), `link` (one
 //!   admitted connection), `framing` (length-prefixed frames), `shared`
-//!   (the peer table), `backoff`, `rng`.
+//!   (the peer table). Redials wait out `protocol::backoff`.
 //!
 //! ```no_run
 //! # async fn demo(config: sync::transport::TransportConfig) -> Result<(), sync::transport::TransportError> {
@@ -34,16 +33,13 @@
 pub mod certs;
 pub mod config;
 pub mod events;
-pub mod proxy;
 
-mod backoff;
 mod dialer;
 mod endpoint;
 mod error;
 mod framing;
 mod handshake;
 mod link;
-mod rng;
 mod shared;
 mod tls;
 

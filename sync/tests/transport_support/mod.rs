@@ -1,4 +1,5 @@
-//! Helpers shared by the transport and proxy integration tests: start a
+//! Helpers shared by the transport integration tests and the link proxy's
+//! (`testkit/tests/proxy.rs` includes this file): start a
 //! region on 127.0.0.1 with dev certificates and short timeouts, wait for
 //! events, and answer requests in the background.
 

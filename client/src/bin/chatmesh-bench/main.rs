@@ -74,20 +74,16 @@ struct WorkerArgs {
     tokens: PathBuf,
 }
 
-/// Parses `10s`, `500ms`, `2m`.
+/// Parses a duration with units (`10s`, `500ms`, `2m`, `1.5s`, through
+/// humantime), or a bare number of seconds (`10`), as the flags always took.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (number, unit) = text
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((text, "s"), |i| text.split_at(i));
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("bad duration {text:?}"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("bad duration unit in {text:?} (ms, s, m)")),
-    }
+    let bare = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    let parsed = if bare {
+        humantime::parse_duration(&format!("{text}s"))
+    } else {
+        humantime::parse_duration(text)
+    };
+    parsed.map_err(|error| format!("bad duration {text:?}: {error}"))
 }
 
 #[tokio::main]
@@ -109,4 +105,20 @@ async fn main() -> Result<()> {
     };
     target.stop().await;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_units_or_bare_seconds() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("").is_err());
+    }
 }

@@ -1,6 +1,6 @@
-//! A small seeded pseudo-random generator (SplitMix64) for backoff jitter and
-//! the link proxy's faults: reproducible from a seed, no dependency, and not
-//! meant for anything secret.
+//! A small seeded pseudo-random generator (SplitMix64) for the link proxy's
+//! faults and the links' seeds: reproducible from a seed, no dependency, and
+//! not meant for anything secret.
 
 use std::time::Duration;
 

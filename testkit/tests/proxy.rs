@@ -3,12 +3,15 @@
 //! (delay shows in request round trips, a partition takes the link down and
 //! healing brings it back, loss still delivers the reliable channel in order).
 
+// The transport's own test helpers (start a region with dev certificates
+// and short timeouts, wait for events), shared rather than copied.
+#[path = "../../sync/tests/transport_support/mod.rs"]
 mod transport_support;
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sync::transport::proxy::{Direction, LinkProxy};
+use mesh_testkit::proxy::{Direction, LinkProxy};
 use sync::transport::{Channel, TransportEvent};
 use tokio::net::UdpSocket;
 use transport_support::*;

@@ -2,21 +2,23 @@
 //! small scale and its report adds up (every send answered, every message
 //! delivered to every member, every connection counted). The mesh scenarios
 //! start a `region-node mesh` of their own from the `region-node` binary of
-//! this build, built here if it is missing or stale.
+//! this build. The bench binary belongs to the client crate: it is built
+//! here, in the same target directory and profile, if missing or stale.
 
 #![allow(clippy::unwrap_used)]
 
-mod node;
+mod client_node;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use node::Node;
+use client_node::Node;
 use tokio::process::Command;
 
 /// Runs `chatmesh-bench --url … <args>` and answers its stdout.
 async fn bench(node: &Node, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_chatmesh-bench"))
+    let bin = tokio::task::spawn_blocking(bench_bin).await.unwrap();
+    let output = Command::new(bin)
         .arg("--url")
         .arg(&node.base)
         .args(args)
@@ -52,31 +54,25 @@ fn rows(stdout: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// The `region-node` binary beside the bench binary, built (in the same
-/// target directory and profile) once per test run: this crate's tests do
-/// not build other crates' binaries by themselves.
-fn region_node_bin() -> &'static Path {
+/// The `chatmesh-bench` binary beside this build's `region-node`, built
+/// (in the same target directory and profile) once per test run: this
+/// crate's tests do not build other crates' binaries by themselves.
+fn bench_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let bench = PathBuf::from(env!("CARGO_BIN_EXE_chatmesh-bench"));
-        let profile_dir = bench.parent().unwrap();
+        let node = PathBuf::from(env!("CARGO_BIN_EXE_region-node"));
+        let profile_dir = node.parent().unwrap();
         let mut build = std::process::Command::new(option_env!("CARGO").unwrap_or("cargo"));
         build
-            .args([
-                "build",
-                "-p",
-                "chatmesh-region-node",
-                "--bin",
-                "region-node",
-            ])
+            .args(["build", "-p", "chatmesh-client", "--bin", "chatmesh-bench"])
             .arg("--target-dir")
             .arg(profile_dir.parent().unwrap());
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
         let status = build.status().unwrap();
-        assert!(status.success(), "building region-node failed");
-        profile_dir.join("region-node")
+        assert!(status.success(), "building chatmesh-bench failed");
+        profile_dir.join("chatmesh-bench")
     })
 }
 
@@ -86,11 +82,11 @@ static MESH: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Runs `chatmesh-bench <args>` against a mesh it starts; answers stdout.
 async fn mesh_bench(args: &[&str]) -> String {
-    let bin = tokio::task::spawn_blocking(region_node_bin).await.unwrap();
+    let bin = tokio::task::spawn_blocking(bench_bin).await.unwrap();
     let _one_at_a_time = MESH.lock().await;
-    let output = Command::new(env!("CARGO_BIN_EXE_chatmesh-bench"))
+    let output = Command::new(bin)
         .arg("--node-bin")
-        .arg(bin)
+        .arg(env!("CARGO_BIN_EXE_region-node"))
         .args(args)
         .output()
         .await

@@ -1,24 +1,11 @@
-//! Where a local mesh's regions listen: the topology the user gave,
-//! rewritten onto fresh loopback ports so a run never collides with a mesh
-//! already running on the checked-in addresses, and the node settings every
-//! region of a local run shares.
+//! Where a local mesh's regions listen when they must not collide with a
+//! mesh already running on the checked-in addresses: the topology the user
+//! gave, rewritten onto fresh loopback ports.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use placement::topology::Topology;
-
-/// Settings of every started region: cheap password hashing, since setup
-/// registers and logs in a handful of users under a run's clock, and a short
-/// presence grace so killed regions' devices go offline quickly.
-pub const NODE_CONFIG: &str = "\
-[auth]
-argon2_memory_kib = 64
-argon2_iterations = 1
-
-[limits]
-presence_grace_secs = 1
-";
 
 /// `original` with every region's `http` and `quic` moved to loopback ports
 /// from `ports` (answering `(http, quic)` per region), development

@@ -15,6 +15,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use placement::topology::Topology;
 
+use crate::rng::SplitMix64;
+
 /// The variable that tells a region node where to dial each peer instead
 /// of the peer's `quic` address from the topology.
 pub const PEER_ADDRS_ENV: &str = "CHATMESH_PEER_ADDRS";
@@ -45,7 +47,11 @@ pub struct Route {
 
 /// Every ordered pair of distinct regions, dialers in topology order and
 /// each dialer's peers in topology order too.
+///
+/// Each link's seed is the next draw of a generator seeded with `seed`, so
+/// neighbouring links get unrelated streams and one run seed replays all.
 pub fn links(topology: &Topology, seed: u64) -> Vec<Link> {
+    let mut seeds = SplitMix64::new(seed);
     let mut links = Vec::new();
     for dialer in &topology.regions {
         for peer in topology.peers_of(&dialer.name) {
@@ -53,7 +59,7 @@ pub fn links(topology: &Topology, seed: u64) -> Vec<Link> {
                 dialer: dialer.name.clone(),
                 peer: peer.name.clone(),
                 target: reachable(peer.quic),
-                seed: link_seed(seed, links.len()),
+                seed: seeds.next_u64(),
             });
         }
     }
@@ -62,7 +68,7 @@ pub fn links(topology: &Topology, seed: u64) -> Vec<Link> {
 
 /// A region listening on the unspecified address (`0.0.0.0:9081`) is
 /// reached on loopback; sending to 0.0.0.0 only works by accident.
-fn reachable(addr: SocketAddr) -> SocketAddr {
+pub fn reachable(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
         IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
@@ -77,15 +83,6 @@ pub fn proxy_listen_addr(target: SocketAddr) -> SocketAddr {
     } else {
         (Ipv6Addr::LOCALHOST, 0).into()
     }
-}
-
-/// Spreads one run seed over the links (SplitMix64's increment and
-/// finaliser), so neighbouring links get unrelated streams.
-fn link_seed(seed: u64, index: usize) -> u64 {
-    let mut z = seed.wrapping_add((index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// The value of [`PEER_ADDRS_ENV`] for `dialer`: each of its routes as

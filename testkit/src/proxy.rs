@@ -1,7 +1,7 @@
 //! A userspace UDP proxy for one inter-region link, with faults switched at
 //! run time: delay, jitter, loss, duplication and partitions (both ways or
-//! one way). This machine has no netem; the mesh demo adds latency and the
-//! consistency harness cuts links through this proxy.
+//! one way). This machine has no netem; `region-node mesh` adds latency and
+//! the consistency harness cuts links through this proxy.
 //!
 //! The proxy listens on one address and forwards to a target. "Forward" is
 //! client → target (the client is whoever last sent to the listen address,
@@ -24,7 +24,7 @@ use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::debug;
 
-use super::rng::SplitMix64;
+use crate::rng::SplitMix64;
 
 /// Packets waiting in one direction before new ones are dropped, like a
 /// router's queue.

@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod node;
+mod client_node;
 
 use std::time::Duration;
 
 use client::ws::{ChatStream, Credentials, Event, Session, SessionOptions};
-use node::Node;
+use client_node::Node;
 use protocol::ErrorCode;
 use protocol::chats::{ChatKind, MessageKind, Role, SendStatus, SystemEvent, UpdateChatRequest};
 use protocol::frames::ServerFrame;
