@@ -30,7 +30,7 @@ pub(super) fn spawn(
 ) {
     let Some(link) = ctx.link.clone() else {
         if let Some(answer) = answer {
-            let _ = answer.send(Err(ChatError::HomeUnreachable(format!(
+            answer.send(Err(ChatError::HomeUnreachable(format!(
                 "this chat is homed in region {home}, outside this node's mesh"
             ))
             .into()));
@@ -72,7 +72,7 @@ pub(super) fn spawn(
             },
         };
         if let Some(answer) = answer {
-            let _ = answer.send(result);
+            answer.send(result);
         }
     });
 }

@@ -138,7 +138,8 @@ impl Chats {
     /// Hands an input to the chat's task and waits for its answer.
     async fn ask(&self, chat_id: &str, input: Input) -> Result<Reply, Error> {
         let (answer, reply) = oneshot::channel();
-        self.tell(chat_id, input, Some(answer)).await?;
+        self.tell(chat_id, input, Some(Answer::Waiter(answer)))
+            .await?;
         reply
             .await
             .map_err(|_| Error::TaskGone(chat_id.to_owned()))?
@@ -284,11 +285,45 @@ impl Chats {
             forwarded,
             stored: None,
         });
-        self.tell(chat_id, input, Some(answer)).await?;
+        self.tell(chat_id, input, Some(Answer::Waiter(answer)))
+            .await?;
         Ok(PendingSend {
             chat_id: chat_id.to_owned(),
             reply,
         })
+    }
+
+    /// Queues a send in the chat's order and calls `then` with its outcome
+    /// from the chat's task, once committed (or refused): for callers that
+    /// would otherwise keep a task per send waiting.
+    pub async fn send_then(
+        &self,
+        sender: &str,
+        chat_id: &str,
+        client_msg_id: &str,
+        text: &str,
+        forwarded: bool,
+        then: impl FnOnce(Result<Appended, Error>) + std::marker::Send + 'static,
+    ) -> Result<(), Error> {
+        validate_send(client_msg_id, text)?;
+        let input = Input::Send(Send {
+            token: 0,
+            author: sender.to_owned(),
+            client_msg_id: client_msg_id.to_owned(),
+            text: text.to_owned(),
+            forwarded,
+            stored: None,
+        });
+        let chat = chat_id.to_owned();
+        let call = move |result: Result<Reply, Error>| {
+            then(match result {
+                Ok(Reply::Sent(appended)) => Ok(appended),
+                Ok(other) => Err(unexpected(&chat, &other)),
+                Err(error) => Err(error),
+            });
+        };
+        self.tell(chat_id, input, Some(Answer::Call(Box::new(call))))
+            .await
     }
 
     /// Applies a change to a group and answers the chat afterwards; a chat
@@ -352,7 +387,7 @@ impl Chats {
             actor: actor.to_owned(),
             title: title.map(str::to_owned),
             description: description.map(str::to_owned),
-            answer,
+            answer: Answer::Waiter(answer),
         };
         self.registry.send(chat_id, command).await?;
         match reply
@@ -439,7 +474,8 @@ impl Chats {
             active,
             remote: false,
         };
-        self.tell(chat_id, input, Some(answer)).await?;
+        self.tell(chat_id, input, Some(Answer::Waiter(answer)))
+            .await?;
         Ok(reply)
     }
 

@@ -21,8 +21,27 @@ use super::registry::Exit;
 use super::{Ctx, Error, forward, meta, store};
 use crate::hub::Outbound;
 
-/// Where a command's answer goes.
-pub(crate) type Answer = oneshot::Sender<Result<Reply, Error>>;
+/// Where a command's answer goes: a waiting caller, or a function the
+/// chat task calls itself (a session queueing its `sent` frame without a
+/// task of its own per send).
+pub(crate) enum Answer {
+    /// A caller awaits the answer.
+    Waiter(oneshot::Sender<Result<Reply, Error>>),
+    /// Called with the answer.
+    Call(Box<dyn FnOnce(Result<Reply, Error>) + Send>),
+}
+
+impl Answer {
+    /// Hands the answer over.
+    pub(crate) fn send(self, result: Result<Reply, Error>) {
+        match self {
+            Self::Waiter(waiter) => {
+                let _ = waiter.send(result);
+            }
+            Self::Call(call) => call(result),
+        }
+    }
+}
 
 /// What a chat task is asked to do.
 pub(crate) enum Command {
@@ -225,7 +244,7 @@ impl ChatTask {
                 Some(input)
             }
             Err(error) => {
-                let _ = answer.send(Err(error));
+                answer.send(Err(error));
                 None
             }
         }
@@ -253,7 +272,7 @@ impl ChatTask {
 
     fn answer(&mut self, token: Token, result: Result<Reply, Error>) {
         if let Some(answer) = self.waiting.remove(&token) {
-            let _ = answer.send(result);
+            answer.send(result);
         }
     }
 
@@ -275,10 +294,19 @@ impl ChatTask {
             }
         }
         self.core.batch_committed();
-        let mut shipped: Vec<LogEntry> = Vec::new();
+        // Answers first: a session's `sent` then joins the message's own
+        // frame in one write to the socket.
+        let mut rest = Vec::with_capacity(effects.len());
         for effect in effects {
             match effect {
                 Output::Reply { token, reply } => self.answer(token, reply.map_err(Error::from)),
+                other => rest.push(other),
+            }
+        }
+        let mut shipped: Vec<LogEntry> = Vec::new();
+        for effect in rest {
+            match effect {
+                Output::Reply { .. } => {}
                 Output::Deliver {
                     frame,
                     seq,
@@ -385,7 +413,7 @@ async fn refuse_all(mut rx: mpsc::Receiver<Command>, error: &Error) {
             Command::MergeMeta { .. } => None,
         };
         if let Some(answer) = answer {
-            let _ = answer.send(Err(error.duplicate()));
+            answer.send(Err(error.duplicate()));
         }
     }
 }

@@ -15,7 +15,6 @@ use tracing::Instrument as _;
 
 use super::writer::{Local, Writer};
 use crate::accounts::Principal;
-use crate::chat::sent;
 use crate::codec::frame as encode;
 use crate::error::ApiError;
 use crate::hub::KillReason;
@@ -141,6 +140,17 @@ pub fn kill_close(reason: Option<KillReason>) -> CloseFrame {
     }
 }
 
+/// Queues `local` for the writer without waiting: when the queue is full
+/// (the writer is behind), a task waits for room.
+fn queue(to: &mpsc::Sender<Box<Local>>, local: Local) {
+    if let Err(mpsc::error::TrySendError::Full(local)) = to.try_send(Box::new(local)) {
+        let to = to.clone();
+        tokio::spawn(async move {
+            let _ = to.send(local).await;
+        });
+    }
+}
+
 async fn reply_error(
     local: &mpsc::Sender<Box<Local>>,
     error: impl Into<ApiError>,
@@ -177,39 +187,40 @@ async fn handle(
                 .await;
                 return;
             }
+            // The chat's task queues the answer itself, without a task
+            // per send waiting for it.
+            let answer_to = local.clone();
+            let metrics = state.metrics.clone();
+            let (chat, key) = (chat_id.clone(), client_msg_id.clone());
+            let then = move |outcome: Result<chat_core::Appended, crate::chat::Error>| {
+                let frame = match outcome {
+                    Ok(appended) => {
+                        metrics.message_sent();
+                        ServerFrame::Sent {
+                            client_msg_id: key,
+                            chat_id: chat,
+                            seq: appended.seq,
+                            hlc: appended.hlc,
+                            status: appended.status,
+                        }
+                    }
+                    Err(e) => {
+                        let e = ApiError::from(e);
+                        ServerFrame::Error {
+                            code: e.code,
+                            message: e.message,
+                            reference: Some(key),
+                        }
+                    }
+                };
+                queue(&answer_to, Local::Frame(encode(&frame)));
+            };
             match state
                 .chats
-                .enqueue_send(&who.user_id, &chat_id, &client_msg_id, &text, false)
+                .send_then(&who.user_id, &chat_id, &client_msg_id, &text, false, then)
                 .await
             {
-                Ok(answer) => {
-                    let local = local.clone();
-                    let metrics = state.metrics.clone();
-                    tokio::spawn(async move {
-                        let frame = match answer.outcome().await {
-                            Ok(appended) => {
-                                metrics.message_sent();
-                                let s = sent(&chat_id, &client_msg_id, appended);
-                                ServerFrame::Sent {
-                                    client_msg_id: s.client_msg_id,
-                                    chat_id: s.chat_id,
-                                    seq: s.seq,
-                                    hlc: s.hlc,
-                                    status: s.status,
-                                }
-                            }
-                            Err(e) => {
-                                let e = ApiError::from(e);
-                                ServerFrame::Error {
-                                    code: e.code,
-                                    message: e.message,
-                                    reference: Some(client_msg_id),
-                                }
-                            }
-                        };
-                        let _ = local.send(Box::new(Local::Frame(encode(&frame)))).await;
-                    });
-                }
+                Ok(()) => {}
                 Err(e) => reply_error(local, e, Some(client_msg_id)).await,
             }
         }
