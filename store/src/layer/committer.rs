@@ -1,9 +1,9 @@
 //! Group commit: one thread owns the engine, takes every queued commit request, resolves
 //! conflicts in arrival order (against the batches committed since each transaction's read
 //! version, then against the winners before it in its own batch), and applies all winners
-//! as one engine write. The sync thread
-//! ([`super::syncer`]) then makes the batch durable with one fsync, publishes the new
-//! snapshot and answers the waiting commits, while this thread moves on to the next batch.
+//! as one engine write. The sync thread ([`super::syncer`]) then makes the batch durable
+//! with one fsync, publishes the new snapshot and answers the waiting commits, while this
+//! thread moves on to the next batch.
 
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, RwLock};
