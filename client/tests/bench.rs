@@ -142,6 +142,7 @@ async fn sends_are_all_answered() {
     assert_eq!(errors, 0, "{out}");
     assert_eq!(row.len(), 8, "{out}");
     assert_cpu_cell(&row[7], &out);
+    assert!(out.contains("set-up: 5 accounts registered"), "{out}");
 }
 
 #[tokio::test]

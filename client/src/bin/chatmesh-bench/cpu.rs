@@ -192,6 +192,16 @@ pub fn per_unit(usage: Option<&Usage>, units: u64) -> String {
     }
 }
 
+/// The set-up line: region CPU per account registered and logged in once
+/// (with the bench's cheap password hashing, so not what production
+/// hashing costs).
+pub fn accounts_line(usage: &Usage, accounts: usize) -> String {
+    format!(
+        "set-up: {accounts} accounts registered and logged in (bench password hashing), region CPU {} µs per account",
+        per_unit(Some(usage), accounts as u64)
+    )
+}
+
 /// CPU µs per unit of each process: `region-a 12.3 / region-b 4.5`.
 pub fn per_unit_by_process(usage: Option<&Usage>, units: u64) -> String {
     match usage {

@@ -48,7 +48,10 @@ pub async fn run(target: &Target, args: &FanoutArgs) -> Result<()> {
     bar.set_message(format!("creating {} members", args.members));
     let prefix = accounts::run_prefix("fanout");
     let sender_count = args.senders.min(args.members);
+    let meter = target.meter();
+    let setup_before = meter.read()?;
     let members = accounts::devices(&target.base, &prefix, args.members, 1).await?;
+    let accounts_cpu = meter.since(setup_before.as_ref())?;
     let owner = members
         .first()
         .and_then(|m| m.first())
@@ -76,7 +79,6 @@ pub async fn run(target: &Target, args: &FanoutArgs) -> Result<()> {
     }
     let mut senders = Senders::connect(&target.base, sender_tokens).await?;
     pool.report().await?;
-    let meter = target.meter();
     let mut rows = Vec::new();
     for &rate in &args.rates {
         let phase = Phase {
@@ -129,6 +131,9 @@ pub async fn run(target: &Target, args: &FanoutArgs) -> Result<()> {
         args.members, chat.chat_id
     );
     println!("{}", meter.describe());
+    if let Some(usage) = &accounts_cpu {
+        println!("{}", cpu::accounts_line(usage, members.len()));
+    }
     println!(
         "| offered msgs/s | messages sent | deliveries | deliveries/s | p50 ms | p99 ms | cpu µs/send | cpu µs/delivery |"
     );

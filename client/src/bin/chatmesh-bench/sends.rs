@@ -39,7 +39,10 @@ pub async fn run(target: &Target, args: &SendsArgs) -> Result<()> {
     let bar = stats::progress("sends");
     bar.set_message(format!("creating {} users and chats", args.chats));
     let prefix = accounts::run_prefix("sends");
+    let meter = target.meter();
+    let setup_before = meter.read()?;
     let devices = accounts::devices(&target.base, &prefix, args.chats, 1).await?;
+    let accounts_cpu = meter.since(setup_before.as_ref())?;
     let client = Client::new(&target.base)?;
     let mut pairs = Vec::new();
     for (i, user) in devices.iter().enumerate() {
@@ -53,7 +56,6 @@ pub async fn run(target: &Target, args: &SendsArgs) -> Result<()> {
     }
     bar.set_message("connecting senders");
     let mut senders = Senders::connect(&target.base, pairs).await?;
-    let meter = target.meter();
     let mut rows = Vec::new();
     for &rate in &args.rates {
         let phase = Phase {
@@ -99,6 +101,9 @@ pub async fn run(target: &Target, args: &SendsArgs) -> Result<()> {
         args.text_len
     );
     println!("{}", meter.describe());
+    if let Some(usage) = &accounts_cpu {
+        println!("{}", cpu::accounts_line(usage, devices.len()));
+    }
     println!(
         "| offered/s | sent | errors | durable sends/s | p50 ms | p99 ms | max ms | cpu µs/send |"
     );
