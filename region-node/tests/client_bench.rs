@@ -1,6 +1,7 @@
 //! The load generator against a real region node: each scenario runs at a
 //! small scale and its report adds up (every send answered, every message
-//! delivered to every member, every connection counted). The mesh scenarios
+//! delivered to every member, every connection counted), and the region's
+//! CPU time per send and per delivery is a figure. The mesh scenarios
 //! start a `region-node mesh` of their own from the `region-node` binary of
 //! this build. The bench binary belongs to the client crate: it is built
 //! here, in the same target directory and profile, if missing or stale.
@@ -32,6 +33,15 @@ async fn bench(node: &Node, args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     stdout
+}
+
+/// Asserts a `cpu µs/…` cell holds a figure (the node runs in this test
+/// process, whose CPU time the bench is given through `--region-pid`).
+fn assert_cpu_cell(cell: &str, out: &str) {
+    let micros: f64 = cell
+        .parse()
+        .unwrap_or_else(|_| panic!("cpu cell {cell:?} is not a number: {out}"));
+    assert!(micros.is_finite() && micros >= 0.0, "{out}");
 }
 
 /// The cells of the table's last row, without thousands separators.
@@ -103,9 +113,12 @@ async fn mesh_bench(args: &[&str]) -> String {
 #[tokio::test]
 async fn sends_are_all_answered() {
     let node = Node::start().await;
+    let pid = std::process::id().to_string();
     let out = bench(
         &node,
         &[
+            "--region-pid",
+            &pid,
             "sends",
             "--chats",
             "5",
@@ -123,14 +136,42 @@ async fn sends_are_all_answered() {
     // 100/s for the 2 s window, as scheduled, whatever the latency.
     assert!((195..=205).contains(&sent), "{out}");
     assert_eq!(errors, 0, "{out}");
+    assert_eq!(row.len(), 8, "{out}");
+    assert_cpu_cell(&row[7], &out);
+    assert!(out.contains("set-up: 5 accounts registered"), "{out}");
+}
+
+#[tokio::test]
+async fn cpu_is_not_measured_without_the_region_pid() {
+    let node = Node::start().await;
+    let out = bench(
+        &node,
+        &[
+            "sends",
+            "--chats",
+            "2",
+            "--rates",
+            "20",
+            "--duration",
+            "1s",
+            "--warmup",
+            "0s",
+        ],
+    )
+    .await;
+    assert!(out.contains("region CPU: cannot be measured"), "{out}");
+    assert_eq!(last_row(&out)[7], "-", "{out}");
 }
 
 #[tokio::test]
 async fn fanout_reaches_every_member() {
     let node = Node::start().await;
+    let pid = std::process::id().to_string();
     let out = bench(
         &node,
         &[
+            "--region-pid",
+            &pid,
             "fanout",
             "--members",
             "20",
@@ -151,6 +192,12 @@ async fn fanout_reaches_every_member() {
     let (sent, deliveries): (u64, u64) = (row[1].parse().unwrap(), row[2].parse().unwrap());
     assert!(sent > 0, "{out}");
     assert_eq!(deliveries, sent * 20, "{out}");
+    assert_eq!(row.len(), 8, "{out}");
+    assert_cpu_cell(&row[6], &out);
+    assert_cpu_cell(&row[7], &out);
+    // Twenty deliveries per send cost less each than the send.
+    let (per_send, per_delivery): (f64, f64) = (row[6].parse().unwrap(), row[7].parse().unwrap());
+    assert!(per_delivery <= per_send, "{out}");
 }
 
 #[tokio::test]
@@ -178,6 +225,7 @@ async fn idle_counts_every_connection() {
         out.contains("idle connections: 50 of 50 (0 closed"),
         "{out}"
     );
+    assert!(out.contains("region CPU while idle"), "{out}");
 }
 
 #[tokio::test]
@@ -213,6 +261,20 @@ async fn cross_delivers_every_send_from_both_placements() {
         // One receiving device per chat in the other region.
         assert_eq!(deliveries, sent, "{out}");
         assert_eq!(errors, 0, "{out}");
+        assert_cpu_cells(&row, &out, &["region-a ", "region-b ", "region-c "]);
+    }
+}
+
+/// Asserts the last three cells of a mesh row: CPU per send and per
+/// delivery over the regions, and per send by region, naming each region.
+fn assert_cpu_cells(row: &[String], out: &str, regions: &[&str]) {
+    let [per_send, per_delivery, by_region] = &row[row.len() - 3..] else {
+        panic!("a short row: {out}");
+    };
+    assert_cpu_cell(per_send, out);
+    assert_cpu_cell(per_delivery, out);
+    for region in regions {
+        assert!(by_region.contains(region), "{out}");
     }
 }
 
@@ -243,4 +305,6 @@ async fn replication_applies_every_event_at_the_replica() {
     assert!((98..=102).contains(&sent), "{out}");
     assert_eq!(applied, sent, "{out}");
     assert_eq!(errors, 0, "{out}");
+    assert_eq!(row.len(), 15, "{out}");
+    assert_cpu_cells(&row, &out, &["region-a ", "region-b "]);
 }

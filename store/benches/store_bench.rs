@@ -5,22 +5,30 @@
 //! soon as the previous commit returned) for a fixed time; commit latency is recorded from
 //! `begin` to the return of `commit` (so it includes waiting for the group fsync).
 //!
+//! With `--reads N` (N > 0) a transaction first reads, as a chat append does, so the
+//! committer has read conflicts to check: one range read of the eight keys from the one it
+//! is about to write (nothing there yet), and N - 1 point reads of dedup keys, one of which
+//! it then writes. Writers keep to their own keys, so nothing conflicts, and the reads stay
+//! small whatever the store holds, so the figures show the commit path, not scans.
+//!
 //! ```text
 //! cargo bench -p chatmesh-store --bench store-bench -- [--secs 5] [--engines fjall,redb,memory]
-//!     [--writers 1,16,256] [--dir PATH]
+//!     [--writers 1,16,256] [--reads 0] [--dir PATH]
 //! ```
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use store::{Database, EmbeddedOptions, EngineKind, decode_counter, tuple};
+use store::{Database, EmbeddedOptions, EngineKind, RangeOption, decode_counter, tuple};
 
 struct Args {
     secs: f64,
     /// `None` is the in-memory engine (no disk, no fsync): the layer's own ceiling.
     engines: Vec<Option<EngineKind>>,
     writers: Vec<usize>,
+    /// Reads per transaction before it writes (0: blind writes).
+    reads: usize,
     dir: Option<PathBuf>,
 }
 
@@ -29,6 +37,7 @@ fn parse_args() -> Result<Args, String> {
         secs: 5.0,
         engines: vec![Some(EngineKind::Fjall), Some(EngineKind::Redb)],
         writers: vec![1, 16, 256],
+        reads: 0,
         dir: None,
     };
     let mut it = std::env::args().skip(1);
@@ -53,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
                     .map(|n| n.parse().map_err(|e| format!("--writers: {e}")))
                     .collect::<Result<_, _>>()?;
             }
+            "--reads" => args.reads = value()?.parse().map_err(|e| format!("--reads: {e}"))?,
             "--dir" => args.dir = Some(PathBuf::from(value()?)),
             // `cargo bench` passes `--bench`; ignore harness flags.
             "--bench" => {}
@@ -68,7 +78,7 @@ struct Outcome {
     latency_us: Histogram<u64>,
 }
 
-async fn run_writers(db: &Database, writers: usize, duration: Duration) -> Outcome {
+async fn run_writers(db: &Database, writers: usize, reads: usize, duration: Duration) -> Outcome {
     let counter = tuple::pack(&("bench", "count"));
     let value = [0x5au8; 100];
     let start = Instant::now();
@@ -83,6 +93,23 @@ async fn run_writers(db: &Database, writers: usize, duration: Duration) -> Outco
             while Instant::now() < deadline {
                 let began = Instant::now();
                 let tx = db.begin();
+                if reads > 0 {
+                    let ahead = tx
+                        .get_range(RangeOption::between(
+                            &tuple::pack(&("bench", writer as u64, seq)),
+                            &tuple::pack(&("bench", writer as u64, seq + 8)),
+                        ))
+                        .await
+                        .expect("read the keys ahead");
+                    assert!(ahead.is_empty(), "nobody else writes this writer's keys");
+                    for k in 1..reads as u64 {
+                        let dedup = tuple::pack(&("dedup", writer as u64, seq + k - 1));
+                        tx.get(&dedup).await.expect("read a dedup key");
+                    }
+                    if reads > 1 {
+                        tx.set(&tuple::pack(&("dedup", writer as u64, seq)), b"");
+                    }
+                }
                 tx.set(&tuple::pack(&("bench", writer as u64, seq)), &value);
                 tx.atomic_add(&counter, 1);
                 tx.commit().await.expect("commit");
@@ -132,8 +159,9 @@ fn main() {
         .expect("tokio runtime");
     let parent = args.dir.clone().unwrap_or_else(std::env::temp_dir);
     println!(
-        "store-bench: {}s per run, 100-byte value + atomic add per transaction, data under {}",
+        "store-bench: {}s per run, {} reads + 100-byte value + atomic add per transaction, data under {}",
         args.secs,
+        args.reads,
         parent.display()
     );
     println!(
@@ -151,7 +179,8 @@ fn main() {
                     None => Database::in_memory(),
                 }
                 .expect("open store");
-                let outcome = run_writers(&db, writers, Duration::from_secs_f64(args.secs)).await;
+                let outcome =
+                    run_writers(&db, writers, args.reads, Duration::from_secs_f64(args.secs)).await;
                 db.close().await.expect("close store");
                 outcome
             });

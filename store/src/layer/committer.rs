@@ -1,7 +1,9 @@
 //! Group commit: one thread owns the engine, takes every queued commit request, resolves
-//! conflicts in arrival order, and applies all winners as one engine write. The sync thread
-//! ([`super::syncer`]) then makes the batch durable with one fsync, publishes the new
-//! snapshot and answers the waiting commits, while this thread moves on to the next batch.
+//! conflicts in arrival order (against the batches committed since each transaction's read
+//! version, then against the winners before it in its own batch), and applies all winners
+//! as one engine write. The sync thread ([`super::syncer`]) then makes the batch durable
+//! with one fsync, publishes the new snapshot and answers the waiting commits, while this
+//! thread moves on to the next batch.
 
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, RwLock};
@@ -11,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::View;
-use super::conflicts::ConflictHistory;
+use super::conflicts::{ConflictHistory, ReadSet};
 use super::engine::{Engine, EngineBatch};
 use super::syncer::{self, SyncJob};
 use super::write_buffer::{PointWrite, WriteBuffer};
@@ -25,7 +27,7 @@ const MAX_BATCH_BYTES: usize = 32 << 20;
 /// A transaction asking to commit.
 pub(crate) struct CommitRequest {
     pub read_version: u64,
-    pub read_ranges: Vec<(Vec<u8>, Vec<u8>)>,
+    pub reads: ReadSet,
     pub writes: WriteBuffer,
     pub reply: oneshot::Sender<Result<(), StoreError>>,
 }
@@ -155,12 +157,13 @@ impl Committer {
         let mut merged = WriteBuffer::default();
         let mut winners = Vec::with_capacity(batch.len());
         for request in batch {
-            if !request.read_ranges.is_empty() {
+            if !request.reads.is_empty() {
+                // Earlier winners of this batch are in `merged`, so a later transaction of
+                // the batch conflicts with them exactly as with an earlier batch.
                 let verdict = if !self.history.can_check(request.read_version) {
                     Some(StoreError::TransactionTooOld)
-                } else if self
-                    .history
-                    .conflicts(request.read_version, &request.read_ranges)
+                } else if self.history.conflicts(request.read_version, &request.reads)
+                    || merged.touches(&request.reads)
                 {
                     Some(StoreError::Conflict)
                 } else {
@@ -171,16 +174,13 @@ impl Committer {
                     continue;
                 }
             }
-            // Recorded before the next request is checked, so later transactions of this
-            // batch conflict with earlier winners exactly as with an earlier batch.
-            self.history.record(version, &request.writes, now);
             merged.absorb(request.writes);
             winners.push(request.reply);
         }
         if winners.is_empty() {
             return;
         }
-        match self.write(merged, version) {
+        match self.write(merged, version, now) {
             Ok(view) => {
                 if let Err(mpsc::SendError(job)) = self.sync_tx.send(SyncJob { view, winners }) {
                     for reply in job.winners {
@@ -201,8 +201,14 @@ impl Committer {
         }
     }
 
-    /// Resolves pending adds against the latest written state and writes the batch.
-    fn write(&mut self, merged: WriteBuffer, version: u64) -> Result<Arc<View>, StoreError> {
+    /// Resolves pending adds against the latest written state, writes the batch, and hands
+    /// its keys and cleared ranges to the conflict history (moved, not copied).
+    fn write(
+        &mut self,
+        merged: WriteBuffer,
+        version: u64,
+        now: Instant,
+    ) -> Result<Arc<View>, StoreError> {
         let mut batch = EngineBatch {
             clear_ranges: merged
                 .cleared()
@@ -223,6 +229,12 @@ impl Committer {
             batch.points.push((key, value));
         }
         self.engine.write(&batch)?;
+        let EngineBatch {
+            clear_ranges,
+            points,
+        } = batch;
+        let keys = points.into_iter().map(|(key, _)| key).collect();
+        self.history.record(version, keys, clear_ranges, now);
         let view = Arc::new(View {
             version,
             snapshot: self.engine.snapshot()?,

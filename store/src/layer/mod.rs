@@ -3,7 +3,8 @@
 //!
 //! - [`write_buffer`]: a transaction's buffered writes and read-your-writes merging.
 //! - [`range_set`]: disjoint cleared ranges.
-//! - [`conflicts`]: recently committed write sets, for optimistic conflict checks.
+//! - [`conflicts`]: what transactions read, and recent batches' write sets, for optimistic
+//!   conflict checks.
 //! - [`committer`]: the group-commit thread (conflict checks, one engine write per batch).
 //! - [`syncer`]: the sync thread (one fsync for all written batches, then acknowledgements).
 //! - [`transaction`]: the [`BackendTransaction`](crate::BackendTransaction) implementation.

@@ -48,6 +48,17 @@ impl RangeSet {
             .is_some_and(|(_, end)| end.as_slice() > key)
     }
 
+    /// Whether a range overlaps `[begin, end)`. Only the last range starting before `end`
+    /// can: the ranges are disjoint, so their ends ascend with their beginnings.
+    pub(crate) fn overlaps(&self, begin: &[u8], end: &[u8]) -> bool {
+        begin < end
+            && self
+                .ranges
+                .range::<[u8], _>((std::ops::Bound::Unbounded, std::ops::Bound::Excluded(end)))
+                .next_back()
+                .is_some_and(|(_, e)| e.as_slice() > begin)
+    }
+
     /// The ranges in ascending order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &Vec<u8>)> {
         self.ranges.iter()
@@ -94,5 +105,20 @@ mod tests {
         assert!(!set.contains(b"y"));
         set.insert(b"q", b"q");
         assert!(!set.contains(b"q"));
+    }
+
+    #[test]
+    fn overlaps_only_what_intersects() {
+        let mut set = RangeSet::default();
+        set.insert(b"b", b"d");
+        set.insert(b"x", b"y");
+        assert!(!set.overlaps(b"a", b"b"));
+        assert!(set.overlaps(b"a", b"b\0"));
+        assert!(set.overlaps(b"c", b"c\0"));
+        assert!(!set.overlaps(b"d", b"x"));
+        assert!(set.overlaps(b"d", b"x\0"));
+        assert!(set.overlaps(b"a", b"z"));
+        assert!(!set.overlaps(b"y", b"z"));
+        assert!(!set.overlaps(b"c", b"c"));
     }
 }

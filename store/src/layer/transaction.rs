@@ -1,5 +1,6 @@
 //! A transaction of the layer: reads at its view's version through its own write buffer,
-//! records read-conflict ranges, and hands its writes to the committer at commit.
+//! records the keys and ranges it read for conflict checks, and hands its writes to the
+//! committer at commit.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -8,6 +9,7 @@ use async_trait::async_trait;
 use tokio::sync::oneshot;
 
 use super::committer::{CommitRequest, Message};
+use super::conflicts::ReadSet;
 use super::write_buffer::{Lookup, WriteBuffer, merge_range};
 use super::{MAX_KEY_BYTES, MAX_TRANSACTION_BYTES, MAX_VALUE_BYTES, Shared, View};
 use crate::backend::{BackendTransaction, KeyValue};
@@ -18,7 +20,7 @@ use crate::range::{RangeOption, key_after};
 #[derive(Default)]
 struct State {
     writes: WriteBuffer,
-    read_ranges: Vec<(Vec<u8>, Vec<u8>)>,
+    reads: ReadSet,
     /// A key or value over the limits was written; commit fails with `TooLarge`.
     oversized: bool,
     committed: bool,
@@ -95,9 +97,7 @@ impl BackendTransaction for LayerTransaction {
         };
         let stored = view.snapshot.get(key)?;
         if !snapshot {
-            self.state()?
-                .read_ranges
-                .push((key.to_vec(), key_after(key)));
+            self.state()?.reads.keys.push(key.to_vec());
         }
         Ok(match delta {
             Some(delta) => Some(crate::counter::add_to(stored.as_deref(), delta)),
@@ -128,7 +128,7 @@ impl BackendTransaction for LayerTransaction {
                 (true, Some((last, _))) => Some((range.begin, key_after(last))),
             };
             if let Some(covered) = covered {
-                self.state()?.read_ranges.push(covered);
+                self.state()?.reads.ranges.push(covered);
             }
         }
         Ok(pairs)
@@ -154,7 +154,7 @@ impl BackendTransaction for LayerTransaction {
 
     async fn commit(&self) -> Result<(), StoreError> {
         let view = self.view.as_deref().ok_or(StoreError::Closed)?;
-        let (writes, read_ranges) = {
+        let (writes, reads) = {
             let mut state = self.state()?;
             if state.committed {
                 return Err(StoreError::AlreadyCommitted);
@@ -165,7 +165,7 @@ impl BackendTransaction for LayerTransaction {
             }
             (
                 std::mem::take(&mut state.writes),
-                std::mem::take(&mut state.read_ranges),
+                std::mem::take(&mut state.reads),
             )
         };
         // A read-only transaction saw a consistent snapshot; there is nothing to commit.
@@ -176,7 +176,7 @@ impl BackendTransaction for LayerTransaction {
         let (reply, response) = oneshot::channel();
         let request = CommitRequest {
             read_version: view.version,
-            read_ranges,
+            reads,
             writes,
             reply,
         };

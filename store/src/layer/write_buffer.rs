@@ -7,7 +7,9 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::iter::Peekable;
+use std::ops::Bound;
 
+use super::conflicts::ReadSet;
 use super::range_set::RangeSet;
 use crate::backend::KeyValue;
 use crate::counter::add_to;
@@ -125,6 +127,26 @@ impl WriteBuffer {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.points.is_empty() && self.cleared.is_empty()
+    }
+
+    /// Whether these writes touch anything in `reads`: a key read, or a key in a range read.
+    pub(crate) fn touches(&self, reads: &ReadSet) -> bool {
+        reads
+            .keys
+            .iter()
+            .any(|key| self.points.contains_key(key.as_slice()) || self.cleared.contains(key))
+            || reads.ranges.iter().any(|(begin, end)| {
+                begin < end
+                    && (self
+                        .points
+                        .range::<[u8], _>((
+                            Bound::Included(begin.as_slice()),
+                            Bound::Excluded(end.as_slice()),
+                        ))
+                        .next()
+                        .is_some()
+                        || self.cleared.overlaps(begin, end))
+            })
     }
 
     pub(crate) fn bytes(&self) -> usize {
@@ -261,6 +283,28 @@ mod tests {
             buf.lookup(b"c"),
             Lookup::Known(Some(4i64.to_le_bytes().to_vec()))
         );
+    }
+
+    #[test]
+    fn touches_what_was_read() {
+        let mut buf = WriteBuffer::default();
+        buf.set(b"k", b"v");
+        buf.clear_range(b"m", b"p");
+        let reads = |keys: &[&[u8]], ranges: &[(&[u8], &[u8])]| ReadSet {
+            keys: keys.iter().map(|k| k.to_vec()).collect(),
+            ranges: ranges
+                .iter()
+                .map(|(b, e)| (b.to_vec(), e.to_vec()))
+                .collect(),
+        };
+        assert!(buf.touches(&reads(&[b"k"], &[])));
+        assert!(buf.touches(&reads(&[b"n"], &[])));
+        assert!(!buf.touches(&reads(&[b"l", b"p"], &[])));
+        assert!(buf.touches(&reads(&[], &[(b"a", b"k\0")])));
+        assert!(!buf.touches(&reads(&[], &[(b"k\0", b"m")])));
+        assert!(buf.touches(&reads(&[], &[(b"o", b"z")])));
+        assert!(!buf.touches(&reads(&[], &[(b"z", b"a")])));
+        assert!(!buf.touches(&ReadSet::default()));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Deliveries per second in one large group: every member has one device
 //! connected through the receiver workers, a few members send from extra
 //! devices at a fixed rate, and each delivered `message` frame is timed from
-//! its intended send time.
+//! its intended send time. The region's CPU time is read over each rate's
+//! measured window and the wait for its deliveries, and divided by the
+//! sends and by the deliveries of that window.
 
 use std::time::Duration;
 
@@ -9,11 +11,10 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use client::Client;
 
-use crate::accounts;
 use crate::load::{self, Phase, Senders};
 use crate::node::Target;
 use crate::workers::Pool;
-use crate::{parse_duration, stats};
+use crate::{accounts, cpu, parse_duration, stats};
 
 /// `fanout` options.
 #[derive(Args)]
@@ -47,7 +48,10 @@ pub async fn run(target: &Target, args: &FanoutArgs) -> Result<()> {
     bar.set_message(format!("creating {} members", args.members));
     let prefix = accounts::run_prefix("fanout");
     let sender_count = args.senders.min(args.members);
+    let meter = target.meter();
+    let setup_before = meter.read()?;
     let members = accounts::devices(&target.base, &prefix, args.members, 1).await?;
+    let accounts_cpu = meter.since(setup_before.as_ref())?;
     let owner = members
         .first()
         .and_then(|m| m.first())
@@ -86,8 +90,11 @@ pub async fn run(target: &Target, args: &FanoutArgs) -> Result<()> {
         let start_us = load::next_start();
         let (from_us, until_us) = phase.window(start_us);
         pool.window(from_us, until_us).await?;
+        let before = meter.read_at(from_us);
         let sent = senders.run(&phase, start_us, &bar).await?;
         tokio::time::sleep(Duration::from_secs(2)).await;
+        let before = before.await.context("the CPU reading task failed")??;
+        let usage = meter.since(before.as_ref())?;
         let totals = pool.report().await?;
         // Deliveries of sends intended in the window, over the window or
         // until the last of them arrived, whichever is longer.
@@ -106,7 +113,16 @@ pub async fn run(target: &Target, args: &FanoutArgs) -> Result<()> {
             stats::p50_p99(&sent.hist).1,
             totals.closed
         ));
-        rows.push((rate, sent.acked, totals.received, per_sec, p50, p99));
+        rows.push((
+            rate,
+            sent.acked,
+            totals.received,
+            per_sec,
+            p50,
+            p99,
+            cpu::per_unit(usage.as_ref(), sent.acked),
+            cpu::per_unit(usage.as_ref(), totals.received),
+        ));
     }
     bar.finish_and_clear();
     pool.stop().await;
@@ -114,11 +130,17 @@ pub async fn run(target: &Target, args: &FanoutArgs) -> Result<()> {
         "\nfan-out in one group of {} members ({connected} receiving devices, {sender_count} sending devices, chat {})",
         args.members, chat.chat_id
     );
-    println!("| offered msgs/s | messages sent | deliveries | deliveries/s | p50 ms | p99 ms |");
-    println!("|---|---|---|---|---|---|");
-    for (rate, sent, received, per_sec, p50, p99) in rows {
+    println!("{}", meter.describe());
+    if let Some(usage) = &accounts_cpu {
+        println!("{}", cpu::accounts_line(usage, members.len()));
+    }
+    println!(
+        "| offered msgs/s | messages sent | deliveries | deliveries/s | p50 ms | p99 ms | cpu µs/send | cpu µs/delivery |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (rate, sent, received, per_sec, p50, p99, cpu_send, cpu_delivery) in rows {
         println!(
-            "| {} | {} | {} | {} | {p50:.2} | {p99:.2} |",
+            "| {} | {} | {} | {} | {p50:.2} | {p99:.2} | {cpu_send} | {cpu_delivery} |",
             stats::thousands(rate),
             stats::thousands(sent as f64),
             stats::thousands(received as f64),

@@ -1,6 +1,7 @@
 //! Memory per idle connection: the region's resident memory before and
 //! after thousands of devices connect and sit idle (they answer the
-//! server's pings, nothing more).
+//! server's pings, nothing more), and the region's CPU time while they sit
+//! idle.
 
 use std::time::Duration;
 
@@ -56,7 +57,10 @@ pub async fn run(target: &Target, args: &IdleArgs) -> Result<()> {
     let (mut pool, connected) = Pool::start(&target.base, &tokens, procs).await?;
     let after_connect = target.rss_kib().unwrap_or(0);
     bar.set_message(format!("{connected} connections idle"));
+    let meter = target.meter();
+    let cpu_before = meter.read()?;
     tokio::time::sleep(args.settle).await;
+    let usage = meter.since(cpu_before.as_ref())?;
     let after = target.rss_kib().unwrap_or(0);
     let totals = pool.report().await?;
     let client_kib: u64 = pool.pids().into_iter().filter_map(rss_kib).sum();
@@ -81,6 +85,16 @@ pub async fn run(target: &Target, args: &IdleArgs) -> Result<()> {
         stats::thousands(per_conn(after)),
         stats::thousands(per_conn(after_connect)),
     );
+    println!("{}", meter.describe());
+    if let Some(usage) = usage {
+        let per_sec = usage.total().as_micros() as f64 / args.settle.as_secs_f64().max(1e-3);
+        println!(
+            "region CPU while idle ({} s, no sends, so none per send or delivery): {} µs/s, {:.2} µs/s per connection",
+            args.settle.as_secs(),
+            stats::thousands(per_sec),
+            per_sec / connected.max(1) as f64
+        );
+    }
     println!(
         "load generator: {procs} processes, {:.1} MiB, {} bytes per connection",
         client_kib as f64 / 1024.0,

@@ -18,8 +18,10 @@
 //! - [`load`]: open-loop senders.
 //! - [`workers`]: receiver processes and the lines they speak.
 //! - [`stats`]: histograms, summaries and the progress line.
+//! - [`cpu`]: the region processes' CPU time, per send and per delivery.
 
 mod accounts;
+mod cpu;
 mod fanout;
 mod idle;
 mod load;

@@ -4,6 +4,8 @@
 //! delivery is timed from its intended send time, as in the single-region
 //! scenarios. The load generator shares the machine's cores with every
 //! region, so the figures are a floor for what separate machines would do.
+//! CPU time is read from every region process (not the launcher, whose
+//! link proxies stand in for the network) over each measured window.
 //!
 //! - [`fixture`]: accounts and chats spread over the regions.
 //! - [`lag`]: sampling a region's replication lag gauges during a phase.
@@ -20,9 +22,10 @@ pub mod replication;
 
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use hdrhistogram::Histogram;
 
+use crate::cpu::{self, Meter, Usage};
 use crate::load::{self, Phase, Senders};
 use crate::stats;
 use crate::workers::Pool;
@@ -63,14 +66,29 @@ struct Measured {
     /// Receiver connections the region has closed so far (a slow reader's
     /// queue overflowed): their later deliveries are missing.
     closed: usize,
+    /// CPU time of every region process over the window and its settle.
+    cpu: Option<Usage>,
+}
+
+impl Measured {
+    /// `cpu µs/send | cpu µs/delivery | by region (per send)` cells.
+    fn cpu_cells(&self) -> [String; 3] {
+        [
+            cpu::per_unit(self.cpu.as_ref(), self.sent),
+            cpu::per_unit(self.cpu.as_ref(), self.delivered),
+            cpu::per_unit_by_process(self.cpu.as_ref(), self.sent),
+        ]
+    }
 }
 
 /// Runs one phase of `senders` while `pool` counts deliveries of the sends
 /// intended in its window; waits `settle` after the last answer for the
-/// last deliveries.
+/// last deliveries. `meter`'s processes are read at the window's start and
+/// after the settle.
 async fn measure(
     senders: &mut Senders,
     pool: &mut Pool,
+    meter: &Meter,
     phase: &Phase,
     settle: Duration,
     bar: &indicatif::ProgressBar,
@@ -78,8 +96,11 @@ async fn measure(
     let start_us = load::next_start();
     let (from_us, until_us) = phase.window(start_us);
     pool.window(from_us, until_us).await?;
+    let before = meter.read_at(from_us);
     let sent = senders.run(phase, start_us, bar).await?;
     tokio::time::sleep(settle).await;
+    let before = before.await.context("the CPU reading task failed")??;
+    let cpu = meter.since(before.as_ref())?;
     let totals = pool.report().await?;
     let span = Duration::from_micros(totals.last_us.max(until_us) - from_us).as_secs_f64();
     let delivered_per_sec = if span > 0.0 {
@@ -109,6 +130,7 @@ async fn measure(
         delivered_per_sec,
         deliver_hist: totals.hist,
         closed: totals.closed,
+        cpu,
     })
 }
 

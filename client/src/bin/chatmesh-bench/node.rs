@@ -1,6 +1,7 @@
 //! The region under test: a `region-node` process this bench starts on a
 //! fresh data directory, or an existing region given by URL; or a whole
-//! mesh of regions, started as one `region-node mesh` process.
+//! mesh of regions, started as one `region-node mesh` process; and the
+//! [`Meter`] of their processes' CPU time.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -10,14 +11,16 @@ use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use tokio::process::{Child, Command};
 
+use crate::cpu::Meter;
+
 /// Where the region comes from.
 #[derive(Args)]
 pub struct TargetArgs {
     /// Use this running region instead of starting one.
     #[arg(long, global = true)]
     pub url: Option<String>,
-    /// Its process id, to read its memory (with `--url`).
-    #[arg(long, global = true)]
+    /// Its process id, to read its memory and CPU time (with `--url`).
+    #[arg(long, global = true, visible_alias = "region-pid")]
     pub node_pid: Option<u32>,
     /// The `region-node` binary to start [default: the one beside this binary].
     #[arg(long, global = true)]
@@ -100,6 +103,14 @@ impl Target {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         bail!("the region at {} did not become ready", self.base)
+    }
+
+    /// The region's process, for CPU time; nothing when it is not known.
+    pub fn meter(&self) -> Meter {
+        match self.pid {
+            Some(pid) => Meter::new(vec![("region".to_owned(), pid)]),
+            None => Meter::unavailable(),
+        }
     }
 
     /// Resident memory of the region's process in KiB, if it can be read.
@@ -228,6 +239,17 @@ impl Mesh {
             .lines()
             .find_map(|line| line.trim().parse().ok())
             .with_context(|| format!("no process of region {name}"))
+    }
+
+    /// Every region's process, for CPU time (the launcher itself, which
+    /// runs the link proxies, is not a region and is left out).
+    pub fn meter(&self) -> Result<Meter> {
+        let processes = self
+            .regions
+            .iter()
+            .map(|region| Ok((region.name.clone(), self.pid_of(&region.name)?)))
+            .collect::<Result<_>>()?;
+        Ok(Meter::new(processes))
     }
 
     async fn wait_linked(&self) -> Result<()> {

@@ -1,6 +1,8 @@
 //! Durable sends per second: one sender device per chat, each chat a group
 //! of its sender alone, so every `sent` is a committed, fsynced append and
-//! nothing else; latency is send→`sent` from the intended send time.
+//! nothing else; latency is send→`sent` from the intended send time. The
+//! region's CPU time per send is read over each rate's measured window and
+//! its answers (no chat has a second member, so there are no deliveries).
 
 use std::time::Duration;
 
@@ -8,10 +10,9 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use client::Client;
 
-use crate::accounts;
 use crate::load::{self, Phase, Senders};
 use crate::node::Target;
-use crate::{parse_duration, stats};
+use crate::{accounts, cpu, parse_duration, stats};
 
 /// `sends` options.
 #[derive(Args)]
@@ -38,7 +39,10 @@ pub async fn run(target: &Target, args: &SendsArgs) -> Result<()> {
     let bar = stats::progress("sends");
     bar.set_message(format!("creating {} users and chats", args.chats));
     let prefix = accounts::run_prefix("sends");
+    let meter = target.meter();
+    let setup_before = meter.read()?;
     let devices = accounts::devices(&target.base, &prefix, args.chats, 1).await?;
+    let accounts_cpu = meter.since(setup_before.as_ref())?;
     let client = Client::new(&target.base)?;
     let mut pairs = Vec::new();
     for (i, user) in devices.iter().enumerate() {
@@ -60,7 +64,11 @@ pub async fn run(target: &Target, args: &SendsArgs) -> Result<()> {
             warmup: args.warmup,
             text_len: args.text_len,
         };
-        let result = senders.run(&phase, load::next_start(), &bar).await?;
+        let start_us = load::next_start();
+        let before = meter.read_at(phase.window(start_us).0);
+        let result = senders.run(&phase, start_us, &bar).await?;
+        let before = before.await.context("the CPU reading task failed")??;
+        let usage = meter.since(before.as_ref())?;
         let per_sec = result.acked as f64 / result.elapsed.as_secs_f64();
         let (p50, p99) = stats::p50_p99(&result.hist);
         bar.println(format!(
@@ -82,6 +90,7 @@ pub async fn run(target: &Target, args: &SendsArgs) -> Result<()> {
             p50,
             p99,
             result.hist.max() as f64 / 1000.0,
+            cpu::per_unit(usage.as_ref(), result.acked),
         ));
     }
     bar.finish_and_clear();
@@ -91,11 +100,17 @@ pub async fn run(target: &Target, args: &SendsArgs) -> Result<()> {
         args.duration.as_secs(),
         args.text_len
     );
-    println!("| offered/s | sent | errors | durable sends/s | p50 ms | p99 ms | max ms |");
-    println!("|---|---|---|---|---|---|---|");
-    for (rate, acked, errors, per_sec, p50, p99, max) in rows {
+    println!("{}", meter.describe());
+    if let Some(usage) = &accounts_cpu {
+        println!("{}", cpu::accounts_line(usage, devices.len()));
+    }
+    println!(
+        "| offered/s | sent | errors | durable sends/s | p50 ms | p99 ms | max ms | cpu µs/send |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (rate, acked, errors, per_sec, p50, p99, max, cpu_per_send) in rows {
         println!(
-            "| {} | {} | {errors} | {} | {p50:.2} | {p99:.2} | {max:.2} |",
+            "| {} | {} | {errors} | {} | {p50:.2} | {p99:.2} | {max:.2} | {cpu_per_send} |",
             stats::thousands(rate),
             stats::thousands(acked as f64),
             stats::thousands(per_sec)

@@ -2,12 +2,14 @@
 //! the cost of sending taken out of the measure. The replica's process is
 //! paused (SIGSTOP) while the home commits a backlog; then it is resumed,
 //! and the events it applies are read from its
-//! `chatmesh_replication_applied_events_total` until the counter stops.
+//! `chatmesh_replication_applied_events_total` until the counter stops; the
+//! replica's CPU time is read at the resume and whenever the counter moves.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
+use crate::cpu::{Meter, Usage};
 use crate::load::{self, Phase, Senders};
 use crate::node::{Mesh, MeshRegion, gauge, signal};
 
@@ -17,6 +19,8 @@ pub struct CatchUp {
     pub events: u64,
     /// From the resume to the last event applied.
     pub secs: f64,
+    /// CPU time of the replica from the resume to the last event applied.
+    pub cpu: Option<Usage>,
 }
 
 impl CatchUp {
@@ -53,38 +57,45 @@ pub async fn measure(
     bar: &indicatif::ProgressBar,
 ) -> Result<CatchUp> {
     let http = reqwest::Client::new();
-    let before = applied(&http, far, &home.name).await?;
+    let applied_before = applied(&http, far, &home.name).await?;
     let pid = mesh.pid_of(&far.name)?;
+    let meter = Meter::new(vec![(far.name.clone(), pid)]);
     signal(pid, "-STOP")?;
     let sent = senders.run(phase, load::next_start(), bar).await;
+    // Stopped, the replica uses no CPU until the resume.
+    let before = meter.read();
     let resumed = Instant::now();
     signal(pid, "-CONT")?;
     let sent = sent?;
+    let before = before?;
     bar.set_message(format!(
         "backlog of about {} sends; {} catching up",
         sent.acked, far.name
     ));
-    let mut last = before;
+    let mut last = applied_before;
     let mut last_change = resumed;
+    let mut cpu = None;
     loop {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let now = applied(&http, far, &home.name).await?;
         if now != last {
             last = now;
             last_change = Instant::now();
-        } else if last > before && last_change.elapsed() >= Duration::from_secs(2) {
+            cpu = meter.since(before.as_ref())?;
+        } else if last > applied_before && last_change.elapsed() >= Duration::from_secs(2) {
             break;
         }
         if resumed.elapsed() > Duration::from_secs(120) {
             bail!(
                 "{} did not finish applying within 2 minutes ({} events since the resume)",
                 far.name,
-                last - before
+                last - applied_before
             );
         }
     }
     Ok(CatchUp {
-        events: last - before,
+        events: last - applied_before,
         secs: last_change.duration_since(resumed).as_secs_f64(),
+        cpu,
     })
 }

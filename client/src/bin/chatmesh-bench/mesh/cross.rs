@@ -83,6 +83,8 @@ struct Row {
     deliver: [f64; 4],
     sent_p99: f64,
     closed: usize,
+    /// µs per send, per delivery, per send by region.
+    cpu: [String; 3],
 }
 
 /// Starts the mesh, runs the scenario, prints one row per placement and
@@ -130,6 +132,7 @@ async fn scenario(mesh: &Mesh, args: &CrossArgs, one_way: Duration) -> Result<()
     pool.report().await?;
     // Long enough for a send's two hops and a last batch after the answers.
     let settle = Duration::from_secs(2) + one_way * 4;
+    let meter = mesh.meter()?;
     let mut rows = Vec::new();
     for ((&placement, spec), pairs) in args.placements.iter().zip(&specs).zip(layout.sets) {
         bar.set_message(format!(
@@ -145,7 +148,7 @@ async fn scenario(mesh: &Mesh, args: &CrossArgs, one_way: Duration) -> Result<()
                 warmup: args.warmup,
                 text_len: args.text_len,
             };
-            let m = measure(&mut senders, &mut pool, &phase, settle, &bar).await?;
+            let m = measure(&mut senders, &mut pool, &meter, &phase, settle, &bar).await?;
             rows.push(Row {
                 placement,
                 rate,
@@ -156,6 +159,7 @@ async fn scenario(mesh: &Mesh, args: &CrossArgs, one_way: Duration) -> Result<()
                 deliver: quantiles_ms(&m.deliver_hist),
                 sent_p99: quantiles_ms(&m.sent_hist)[2],
                 closed: m.closed,
+                cpu: m.cpu_cells(),
             });
         }
     }
@@ -172,14 +176,16 @@ async fn scenario(mesh: &Mesh, args: &CrossArgs, one_way: Duration) -> Result<()
         args.duration.as_secs(),
         args.text_len
     );
+    println!("{}", meter.describe());
     println!(
-        "| senders at | offered/s | sent | deliveries | errors | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | send→sent p99 ms | receivers closed |"
+        "| senders at | offered/s | sent | deliveries | errors | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | send→sent p99 ms | receivers closed | cpu µs/send | cpu µs/delivery | cpu µs/send by region |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for row in &rows {
         let [p50, p90, p99, max] = row.deliver;
+        let [cpu_send, cpu_delivery, cpu_by_region] = &row.cpu;
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {cpu_send} | {cpu_delivery} | {cpu_by_region} |",
             row.placement.label(),
             stats::thousands(row.rate),
             stats::thousands(row.sent as f64),

@@ -21,7 +21,7 @@ use super::{REGION_NAMES, measure, ms_cell, quantiles_ms};
 use crate::load::{Phase, Senders};
 use crate::node::{Mesh, MeshSpec, TargetArgs};
 use crate::workers::Pool;
-use crate::{accounts, parse_duration, stats};
+use crate::{accounts, cpu, parse_duration, stats};
 
 /// `replication` options.
 #[derive(Args)]
@@ -106,6 +106,7 @@ async fn scenario(mesh: &Mesh, args: &ReplicationArgs) -> Result<()> {
     pool.report().await?;
     bar.set_message(format!("connecting {} senders", pairs.len()));
     let mut senders = Senders::connect(&home.base, pairs).await?;
+    let meter = mesh.meter()?;
     let mut rows = Vec::new();
     for &rate in &args.rates {
         let phase = Phase {
@@ -118,6 +119,7 @@ async fn scenario(mesh: &Mesh, args: &ReplicationArgs) -> Result<()> {
         let m = measure(
             &mut senders,
             &mut pool,
+            &meter,
             &phase,
             Duration::from_secs(2),
             &bar,
@@ -152,14 +154,16 @@ async fn scenario(mesh: &Mesh, args: &ReplicationArgs) -> Result<()> {
             None => "settings: the topology's defaults".to_owned(),
         }
     );
+    println!("{}", meter.describe());
     println!(
-        "| offered/s | sent | applied at region-b | errors | events/s applied | lag p50 ms | lag p99 ms | lag max ms | send→sent p99 ms | gauge max lag ms | gauge max events behind | receivers closed |"
+        "| offered/s | sent | applied at region-b | errors | events/s applied | lag p50 ms | lag p99 ms | lag max ms | send→sent p99 ms | gauge max lag ms | gauge max events behind | receivers closed | cpu µs/send | cpu µs/delivery | cpu µs/send by region |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (rate, m, peak) in &rows {
         let [p50, _, p99, max] = quantiles_ms(&m.deliver_hist);
+        let [cpu_send, cpu_delivery, cpu_by_region] = m.cpu_cells();
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {cpu_send} | {cpu_delivery} | {cpu_by_region} |",
             stats::thousands(*rate),
             stats::thousands(m.sent as f64),
             stats::thousands(m.delivered as f64),
@@ -195,6 +199,13 @@ async fn scenario(mesh: &Mesh, args: &ReplicationArgs) -> Result<()> {
             caught.secs,
             stats::thousands(caught.rate()),
         );
+        if let Some(usage) = &caught.cpu {
+            println!(
+                "catch-up CPU of {}: {} µs per event applied",
+                far.name,
+                cpu::per_unit(Some(usage), caught.events)
+            );
+        }
     }
     Ok(())
 }
