@@ -1,9 +1,10 @@
 //! Replication between regions as state machines without I/O, in the
 //! manner of `quinn-proto`: the async shell feeds each machine events and
 //! the time, and carries out what it returns. Nothing here reads a clock,
-//! touches the network or the store, or draws random numbers, so the
-//! simulation tests run several regions in simulated time under loss,
-//! duplication, reordering, partitions and restarts.
+//! touches the network or the store, or draws random numbers, so a
+//! simulation can run several regions in simulated time under loss,
+//! duplication, reordering, partitions and restarts; chat-core's
+//! `tests/sim` does, with the real chat cores as sequencers.
 //!
 //! Per pair of regions, each side runs:
 //!
@@ -31,9 +32,6 @@ pub use receiver::{Receiver, ReceiverConfig};
 pub use route::{Routed, route};
 pub use shipper::{Lag, Shipper, ShipperConfig};
 pub use time::Millis;
-
-#[cfg(test)]
-mod sim;
 
 /// A chat message entry body with `text`, for the machines' tests.
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use rand::Rng;
 use rand::rngs::StdRng;
 
-use crate::replication::Millis;
+use sync::replication::Millis;
 
 /// How the network treats messages.
 #[derive(Debug, Clone, Copy)]
