@@ -4,7 +4,7 @@
 //! carries the chat's state after it, so replicas take it as it is.
 
 use protocol::chats::{Chat, ChatKind, Message, MessageKind, Role, SystemEvent};
-use protocol::records::MemberRecord;
+use protocol::records::{MemberRecord, Spell};
 
 use crate::ChatError;
 use crate::core::ChatCore;
@@ -69,11 +69,27 @@ impl ChatCore {
                     )));
                 }
                 for id in &added {
+                    // A former member keeps their earlier spells: replicas
+                    // catching up deliver those entries to them too.
+                    let earlier = match self.members.get(id) {
+                        Some(former) => {
+                            let mut earlier = former.earlier.clone();
+                            if let Some(removed_seq) = former.removed_seq {
+                                earlier.push(Spell {
+                                    joined_seq: former.joined_seq,
+                                    removed_seq,
+                                });
+                            }
+                            earlier
+                        }
+                        None => Vec::new(),
+                    };
                     self.put_member(MemberRecord {
                         user_id: id.clone(),
                         role: Role::Member,
                         joined_seq: seq,
                         removed_seq: None,
+                        earlier,
                     });
                 }
                 SystemChange {

@@ -70,6 +70,7 @@ impl ChatCore {
                 },
                 joined_seq: 1,
                 removed_seq: None,
+                earlier: Vec::new(),
             });
         }
         self.write(Write::MembersCount(members.len() as u64));
@@ -126,6 +127,7 @@ impl ChatCore {
                 role: Role::Member,
                 joined_seq: 0,
                 removed_seq: None,
+                earlier: Vec::new(),
             });
         }
         self.write(Write::MembersCount(2));

@@ -105,7 +105,11 @@ impl Members {
 /// Whether `member` was a member at `seq`: added at or before it (direct
 /// chats' members join at 0), not removed before it.
 pub fn was_member_at(member: &MemberRecord, seq: u64) -> bool {
-    member.joined_seq <= seq && member.removed_seq.is_none_or(|removed| seq <= removed)
+    let now = member.joined_seq <= seq && member.removed_seq.is_none_or(|removed| seq <= removed);
+    now || member
+        .earlier
+        .iter()
+        .any(|spell| spell.joined_seq <= seq && seq <= spell.removed_seq)
 }
 
 #[cfg(test)]
@@ -119,7 +123,22 @@ mod tests {
             role: Role::Member,
             joined_seq: joined,
             removed_seq: removed,
+            earlier: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_member_added_back_received_their_earlier_spell() {
+        let mut back = member("b", 8, None);
+        back.earlier.push(protocol::records::Spell {
+            joined_seq: 1,
+            removed_seq: 4,
+        });
+        let mut members = Members::new([member("a", 1, None), back]);
+        assert_eq!(&*members.recipients_at(3), ["a", "b"]);
+        assert_eq!(&*members.recipients_at(4), ["a", "b"]);
+        assert_eq!(&*members.recipients_at(5), ["a"]);
+        assert_eq!(&*members.recipients_at(8), ["a", "b"]);
     }
 
     #[test]

@@ -39,6 +39,19 @@ pub struct MemberRecord {
     /// `seq` of the message that removed them; they may read up to it.
     #[serde(default)]
     pub removed_seq: Option<u64>,
+    /// Earlier spells of membership of a user added back after a removal,
+    /// oldest first: entries of those spells went to them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<Spell>,
+}
+
+/// One spell of membership: added at `joined_seq`, removed at `removed_seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spell {
+    /// `seq` of the message that added them.
+    pub joined_seq: u64,
+    /// `seq` of the message that removed them.
+    pub removed_seq: u64,
 }
 
 impl MemberRecord {

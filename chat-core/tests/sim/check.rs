@@ -36,9 +36,6 @@ pub struct Summary {
     pub forwarded: usize,
     /// Attempts that repeated a key already answered `sent`.
     pub retried: usize,
-    /// Replica deliveries that missed a re-added member in an earlier
-    /// spell (the known core bug; see [`Fanout`]).
-    pub re_add_misses: usize,
 }
 
 /// The members at `seq`, by the spells the home wrote.
@@ -54,14 +51,8 @@ pub fn members_at(spells: &BTreeMap<String, Spells>, seq: u64) -> Vec<String> {
         .collect()
 }
 
-/// Panics, saying what differs, unless the run converged; tolerates (and
-/// counts) the known re-add bug of the fan-out.
-pub fn converged(world: &World) -> Summary {
-    converged_with(world, Fanout::ToleratingReAdds)
-}
-
 /// Panics, saying what differs, unless the run converged.
-pub fn converged_with(world: &World, fanout: Fanout) -> Summary {
+pub fn converged(world: &World) -> Summary {
     let scenario = &world.scenario;
     for a in 0..scenario.regions {
         for b in a + 1..scenario.regions {
@@ -77,7 +68,7 @@ pub fn converged_with(world: &World, fanout: Fanout) -> Summary {
     check_logs(world, &mut summary);
     check_machines(world);
     check_sends(world, &mut summary);
-    check_deliveries(world, fanout, &mut summary);
+    check_deliveries(world);
     summary
 }
 
@@ -287,31 +278,8 @@ fn check_sends(world: &World, summary: &mut Summary) {
     }
 }
 
-/// How strictly the fan-out is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fanout {
-    /// Every delivery goes to exactly the members at its `seq`.
-    Strict,
-    /// As `Strict`, but a replica may miss a re-added member in an
-    /// earlier spell of theirs (the known core bug below); such misses
-    /// are counted, not failed.
-    ToleratingReAdds,
-}
-
-// NOTE — known core bug, tolerated by `Fanout::ToleratingReAdds` and shown
-// by the ignored test `a_re_added_member_keeps_their_first_spell`: a
-// member record holds one spell (`joined_seq`, `removed_seq`), and
-// `Change::AddMembers` of a former member overwrites it with
-// `{joined_seq: n, removed_seq: None}`, so the earlier spell is lost. The
-// home delivered those entries in time, but a replica that applies them
-// later with a state written after the re-add (a catch-up read from the
-// store, which carries the chat's current state as
-// region-node's `replica::logs::read` does, or a new replica) computes
-// `recipients_at(seq)` from the last spell only and leaves the member out
-// of every entry of the earlier spell, the one that removed them included.
-
 /// Every message delivered once per region, to the members at its seq.
-fn check_deliveries(world: &World, fanout: Fanout, summary: &mut Summary) {
+fn check_deliveries(world: &World) {
     for (chat, home) in &world.scenario.chats {
         let spells = world.spells.get(chat).cloned().unwrap_or_default();
         let last = world.regions[*home].store.last_seq(chat);
@@ -327,23 +295,6 @@ fn check_deliveries(world: &World, fanout: Fanout, summary: &mut Summary) {
                     deliveries.len()
                 );
                 let expected = members_at(&spells, seq);
-                // Missed only members whom the home later added back.
-                let re_added = |user: &String| {
-                    spells
-                        .get(user)
-                        .is_some_and(|all| all.iter().any(|&(joined, _)| joined > seq))
-                };
-                let known_bug = fanout == Fanout::ToleratingReAdds
-                    && region.id != *home
-                    && deliveries[0].iter().all(|user| expected.contains(user))
-                    && expected
-                        .iter()
-                        .filter(|user| !deliveries[0].contains(user))
-                        .all(re_added);
-                if deliveries[0] != expected && known_bug {
-                    summary.re_add_misses += 1;
-                    continue;
-                }
                 assert_eq!(
                     deliveries[0], expected,
                     "chat {chat}: region {} delivered seq {seq} to other users than its members \

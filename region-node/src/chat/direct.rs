@@ -143,6 +143,7 @@ fn state_of(chat: Chat) -> ChatState {
                 role: m.role,
                 joined_seq: m.joined_seq,
                 removed_seq: None,
+                earlier: Vec::new(),
             })
             .collect(),
     }
