@@ -1,10 +1,10 @@
 //! [`ApiError`]: the one error type the HTTP and WebSocket edges answer
 //! with. It maps to an HTTP response with the protocol's error body, or to
 //! a WebSocket `error` frame. Domain errors (the chat domain's
-//! [`chat::Error`](crate::chat::Error), the link's
+//! [`chat::Error`](crate::chat::Error), the accounts domain's
+//! [`accounts::Error`](crate::accounts::Error), the link's
 //! [`LinkError`](crate::link::LinkError)) become an `ApiError` here, at the
-//! edge. Internal details are logged where the error is made, never sent
-//! to clients.
+//! edge. Internal details are logged here, never sent to clients.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -101,6 +101,23 @@ impl From<crate::chat::Error> for ApiError {
         match error {
             Error::Refused(chat_core::ChatError::Storage(cause)) => Self::internal(&cause),
             Error::Refused(refusal) => Self::new(refusal.code(), refusal.to_string()),
+            Error::Link(link) => link.into(),
+            Error::Store(store) => store.into(),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<crate::accounts::Error> for ApiError {
+    fn from(error: crate::accounts::Error) -> Self {
+        use crate::accounts::Error;
+        match error {
+            Error::Invalid(message) => Self::bad_request(message),
+            Error::Unauthorized(message) => Self::unauthorized(message),
+            Error::NotFound(message) => Self::not_found(message),
+            Error::Conflict(message) => Self::conflict(message),
+            Error::RateLimited { retry_after } => Self::rate_limited(retry_after),
+            Error::Refused { code, message } => Self::new(code, message),
             Error::Link(link) => link.into(),
             Error::Store(store) => store.into(),
             other => Self::internal(&other),

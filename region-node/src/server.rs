@@ -14,7 +14,6 @@ use tokio_util::task::TaskTracker;
 use crate::accounts::Accounts;
 use crate::chat::Chats;
 use crate::config::Config;
-use crate::error::ApiError;
 use crate::hlc::HlcClock;
 use crate::hub::Hub;
 use crate::limits::Limits;
@@ -29,7 +28,7 @@ pub enum RunError {
     Store(#[from] store::StoreError),
     /// A service failed to start.
     #[error("start services: {0}")]
-    Start(#[from] ApiError),
+    Start(#[from] crate::accounts::Error),
     /// Serving HTTP failed.
     #[error("serve: {0}")]
     Serve(#[from] std::io::Error),

@@ -11,8 +11,8 @@
 use protocol::Hlc;
 use protocol::peer::{EntryBody, LogEntry};
 
+use super::Error;
 use super::records::{self, encode};
-use crate::error::ApiError;
 
 /// The prefix of every account log id; the rest is the region's name.
 pub const ACCOUNT_LOG_PREFIX: &str = "@accounts/";
@@ -23,11 +23,11 @@ pub fn log_id(region: &str) -> String {
 }
 
 /// The region whose account log `log_id` is; `bad_request` for any other id.
-pub fn region_of(log_id: &str) -> Result<&str, ApiError> {
+pub fn region_of(log_id: &str) -> Result<&str, Error> {
     log_id
         .strip_prefix(ACCOUNT_LOG_PREFIX)
         .filter(|region| !region.is_empty())
-        .ok_or_else(|| ApiError::bad_request(format!("{log_id:?} is not an account log")))
+        .ok_or_else(|| Error::invalid(format!("{log_id:?} is not an account log")))
 }
 
 pub use protocol::records::AccountEvent;
@@ -35,14 +35,14 @@ pub use protocol::records::AccountEvent;
 /// Reads an account event out of a log entry.
 pub trait DecodeAccountEvent {
     /// The entry's event; `bad_request` for an entry of another kind.
-    fn account_event(&self) -> Result<&AccountEvent, ApiError>;
+    fn account_event(&self) -> Result<&AccountEvent, Error>;
 }
 
 impl DecodeAccountEvent for LogEntry {
-    fn account_event(&self) -> Result<&AccountEvent, ApiError> {
+    fn account_event(&self) -> Result<&AccountEvent, Error> {
         match &self.body {
             EntryBody::Account { event } => Ok(event),
-            EntryBody::Message { .. } => Err(ApiError::bad_request(format!(
+            EntryBody::Message { .. } => Err(Error::invalid(format!(
                 "entry {} of {} is not an account event",
                 self.seq, self.chat_id
             ))),
@@ -56,7 +56,7 @@ pub(crate) async fn last_seq(
     tx: &store::Transaction,
     region: &str,
     snapshot: bool,
-) -> Result<u64, ApiError> {
+) -> Result<u64, Error> {
     let key = records::acctlog_last_key(region);
     let bytes = if snapshot {
         tx.get_snapshot(&key).await?
@@ -74,7 +74,7 @@ pub(crate) async fn append(
     region: &str,
     hlc: Hlc,
     event: &AccountEvent,
-) -> Result<u64, ApiError> {
+) -> Result<u64, Error> {
     let seq = last_seq(tx, region, false).await? + 1;
     let entry = LogEntry {
         chat_id: log_id(region),

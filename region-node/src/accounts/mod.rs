@@ -6,6 +6,7 @@
 //! account log in the same transaction, which the mesh ships to every other
 //! region, so an account made in one region works in all of them.
 //!
+//! - [`error`]: what accounts operations answer when they fail.
 //! - [`records`]: store layout.
 //! - [`password`]: Argon2id hashing off the runtime.
 //! - [`profiles`]: profiles editable in any region (automerge).
@@ -17,6 +18,7 @@
 //! - [`replication`]: shipping and applying account logs between regions.
 //! - [`usernames`]: usernames unique across the mesh.
 
+pub mod error;
 pub mod log;
 pub mod password;
 pub mod profiles;
@@ -38,9 +40,9 @@ use store::{Database, RangeOption};
 
 use crate::clock::now_ms;
 use crate::config::AuthConfig;
-use crate::error::ApiError;
 use crate::hlc::HlcClock;
 use crate::link::Link;
+pub use error::Error;
 use log::AccountEvent;
 use records::{DeviceRecord, RefreshRecord, UserRecord, decode, encode};
 pub use usernames::claim_username;
@@ -91,7 +93,7 @@ impl Accounts {
         region: &str,
         hlc: Arc<HlcClock>,
         mesh: Option<Link>,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, Error> {
         let secret = secret::for_region(&db, mesh.as_ref()).await?;
         Ok(Self {
             db,
@@ -117,7 +119,7 @@ impl Accounts {
     /// Creates an account; `conflict` if the username is taken,
     /// `home_unreachable` if the region owning the name cannot be asked.
     #[tracing::instrument(skip_all, fields(username = %request.username))]
-    pub async fn register(&self, request: RegisterRequest) -> Result<String, ApiError> {
+    pub async fn register(&self, request: RegisterRequest) -> Result<String, Error> {
         validate::username(&request.username)?;
         validate::password(&request.password)?;
         let display_name = request
@@ -158,18 +160,16 @@ impl Accounts {
 
     /// Checks the password and creates a new device with fresh tokens.
     #[tracing::instrument(skip_all, fields(username = %request.username))]
-    pub async fn login(
-        &self,
-        request: LoginRequest,
-        from: IpAddr,
-    ) -> Result<TokenResponse, ApiError> {
+    pub async fn login(&self, request: LoginRequest, from: IpAddr) -> Result<TokenResponse, Error> {
         let address = from.to_string();
         let now = Instant::now();
         for (throttle, key) in [
             (&self.per_username, &request.username),
             (&self.per_address, &address),
         ] {
-            throttle.check(key, now).map_err(ApiError::rate_limited)?;
+            throttle
+                .check(key, now)
+                .map_err(|retry_after| Error::RateLimited { retry_after })?;
         }
         let device_name = request
             .device_name
@@ -187,7 +187,7 @@ impl Accounts {
         let Some(user) = user.filter(|_| verified) else {
             self.per_username.fail(&request.username, Instant::now());
             self.per_address.fail(&address, Instant::now());
-            return Err(ApiError::unauthorized("wrong username or password"));
+            return Err(Error::unauthorized("wrong username or password"));
         };
 
         let now_ms = now_ms();
@@ -229,7 +229,7 @@ impl Accounts {
     /// Exchanges a refresh token for a new pair. The old token stops working;
     /// presenting it again revokes the device, since someone else holds it.
     #[tracing::instrument(skip_all)]
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, ApiError> {
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, Error> {
         let hash = tokens::hash_refresh_token(refresh_token);
         let outcome = self
             .db
@@ -269,7 +269,7 @@ impl Accounts {
                         &record.device_id,
                         &tokens::hash_refresh_token(&refresh_token),
                     );
-                    Ok::<_, ApiError>(RefreshOutcome::Rotated(TokenResponse {
+                    Ok::<_, Error>(RefreshOutcome::Rotated(TokenResponse {
                         access_token: issuer.issue(&record.user_id, &record.device_id)?,
                         user_id: record.user_id,
                         device_id: record.device_id,
@@ -284,15 +284,15 @@ impl Accounts {
             RefreshOutcome::Reused(seq) => {
                 self.committed(seq);
                 tracing::warn!("refresh token reused; device revoked");
-                Err(ApiError::unauthorized(
+                Err(Error::unauthorized(
                     "refresh token was already used; the device is revoked",
                 ))
             }
             RefreshOutcome::Unknown => match tokens::refresh_token_region(refresh_token) {
-                Some(origin) if origin != &*self.region => Err(ApiError::conflict(format!(
+                Some(origin) if origin != &*self.region => Err(Error::conflict(format!(
                     "this refresh token was issued by region {origin}; refresh it there"
                 ))),
-                _ => Err(ApiError::unauthorized("invalid refresh token")),
+                _ => Err(Error::unauthorized("invalid refresh token")),
             },
         }
     }
@@ -302,7 +302,7 @@ impl Accounts {
     /// (revocation takes effect at once); a device another region of the
     /// mesh logged in may not have been replicated yet, so there only a
     /// tombstone refuses it (revocation takes effect with replication).
-    pub async fn authenticate(&self, token: &str) -> Result<Principal, ApiError> {
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, Error> {
         let claims = self.issuer.verify(token)?;
         let tx = self.db.begin();
         let device = tx
@@ -317,7 +317,7 @@ impl Accounts {
             None => false,
         };
         if !accepted {
-            return Err(ApiError::unauthorized("device has been revoked"));
+            return Err(Error::unauthorized("device has been revoked"));
         }
         Ok(Principal {
             user_id: claims.sub,
@@ -334,7 +334,7 @@ impl Accounts {
 
     /// Revokes one of the user's devices; `not_found` if it is not theirs.
     #[tracing::instrument(skip(self))]
-    pub async fn revoke_device(&self, user_id: &str, device_id: &str) -> Result<(), ApiError> {
+    pub async fn revoke_device(&self, user_id: &str, device_id: &str) -> Result<(), Error> {
         self.revoke(user_id, device_id, true).await
     }
 
@@ -343,16 +343,11 @@ impl Accounts {
     /// arrived here yet: the caller's token proves the device exists, and the
     /// tombstone keeps it revoked when the news comes.
     #[tracing::instrument(skip_all, fields(user = %who.user_id, device = %who.device_id))]
-    pub async fn logout(&self, who: &Principal) -> Result<(), ApiError> {
+    pub async fn logout(&self, who: &Principal) -> Result<(), Error> {
         self.revoke(&who.user_id, &who.device_id, false).await
     }
 
-    async fn revoke(
-        &self,
-        user_id: &str,
-        device_id: &str,
-        must_exist: bool,
-    ) -> Result<(), ApiError> {
+    async fn revoke(&self, user_id: &str, device_id: &str, must_exist: bool) -> Result<(), Error> {
         let seq = self
             .db
             .run(|tx| async move {
@@ -366,7 +361,7 @@ impl Accounts {
                         .map(|t| t.is_some())
                 };
                 if !present && (must_exist || revoked().await?) {
-                    return Err(ApiError::not_found("no such device"));
+                    return Err(Error::not_found("no such device"));
                 }
                 self.revoke_logged(&tx, user_id, device_id).await
             })
@@ -377,7 +372,7 @@ impl Accounts {
     }
 
     /// The user's devices, oldest first.
-    pub async fn devices(&self, who: &Principal) -> Result<Vec<DeviceInfo>, ApiError> {
+    pub async fn devices(&self, who: &Principal) -> Result<Vec<DeviceInfo>, Error> {
         let tx = self.db.begin();
         let rows = tx
             .get_range(RangeOption::subspace(&records::devices_prefix(&who.user_id)).snapshot())
@@ -394,13 +389,13 @@ impl Accounts {
                     last_active_at: device.last_active_at,
                 })
             })
-            .collect::<Result<Vec<_>, ApiError>>()?;
+            .collect::<Result<Vec<_>, Error>>()?;
         devices.sort_by(|a, b| (a.created_at, &a.device_id).cmp(&(b.created_at, &b.device_id)));
         Ok(devices)
     }
 
     /// A user by id.
-    pub async fn user(&self, user_id: &str) -> Result<Option<UserRecord>, ApiError> {
+    pub async fn user(&self, user_id: &str) -> Result<Option<UserRecord>, Error> {
         let bytes = self
             .db
             .begin()
@@ -415,7 +410,7 @@ impl Accounts {
         tx: &store::Transaction,
         user_id: &str,
         device_id: &str,
-    ) -> Result<u64, ApiError> {
+    ) -> Result<u64, Error> {
         let revoked_at = now_ms();
         revoke_in(tx, user_id, device_id, revoked_at).await?;
         let event = AccountEvent::DeviceRevoked {
@@ -427,7 +422,7 @@ impl Accounts {
     }
 
     /// Appends `event` to this region's account log in `tx`.
-    async fn append(&self, tx: &store::Transaction, event: &AccountEvent) -> Result<u64, ApiError> {
+    async fn append(&self, tx: &store::Transaction, event: &AccountEvent) -> Result<u64, Error> {
         log::append(tx, &self.region, self.hlc.now(), event).await
     }
 
@@ -439,12 +434,13 @@ impl Accounts {
     }
 
     /// A user by username.
-    pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, ApiError> {
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, Error> {
         let tx = self.db.begin();
         let Some(id) = tx.get_snapshot(&records::username_key(username)).await? else {
             return Ok(None);
         };
-        let id = String::from_utf8(id).map_err(|e| ApiError::internal(&e))?;
+        let id = String::from_utf8(id)
+            .map_err(|e| Error::CorruptKey(format!("user id of {username}: {e}")))?;
         let bytes = tx.get_snapshot(&records::user_key(&id)).await?;
         bytes.map(|b| decode(&b)).transpose()
     }
@@ -478,7 +474,7 @@ async fn revoke_in(
     user_id: &str,
     device_id: &str,
     revoked_at: u64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     tx.set(
         &records::device_tombstone_key(user_id, device_id),
         &revoked_at.to_le_bytes(),
@@ -486,7 +482,7 @@ async fn revoke_in(
     let prefix = records::device_refresh_prefix(user_id, device_id);
     for (key, _) in tx.get_range(RangeOption::subspace(&prefix)).await? {
         let hash = store::tuple::unpack::<(String, String, String, String)>(&key)
-            .map_err(|e| ApiError::internal(&format!("corrupt index key: {e}")))?
+            .map_err(|e| Error::CorruptKey(format!("refresh token index: {e}")))?
             .3;
         tx.clear(&records::refresh_key(&hash));
     }

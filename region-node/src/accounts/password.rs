@@ -10,7 +10,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier,
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
-use crate::error::ApiError;
+use super::Error;
 
 /// Hashes and verifies passwords.
 #[derive(Clone)]
@@ -24,14 +24,14 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     /// A hasher with this memory cost (KiB) and iteration count.
-    pub fn new(memory_kib: u32, iterations: u32) -> Result<Self, ApiError> {
+    pub fn new(memory_kib: u32, iterations: u32) -> Result<Self, Error> {
         let params = Params::new(memory_kib, iterations, 1, None)
-            .map_err(|e| ApiError::internal(&format!("argon2 params: {e}")))?;
+            .map_err(|e| Error::Hashing(format!("argon2 params: {e}")))?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         let decoy = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
             .hash_password(b"decoy password never matches", &salt)
-            .map_err(|e| ApiError::internal(&format!("argon2 hash: {e}")))?
+            .map_err(|e| Error::Hashing(format!("argon2 hash: {e}")))?
             .to_string();
         Ok(Self {
             params,
@@ -41,27 +41,27 @@ impl PasswordHasher {
     }
 
     /// The PHC string of a fresh salted Argon2id hash of `password`.
-    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+    pub async fn hash(&self, password: String) -> Result<String, Error> {
         let params = self.params.clone();
         self.blocking(move || {
             let salt = SaltString::generate(&mut rand::rngs::OsRng);
             Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
                 .hash_password(password.as_bytes(), &salt)
                 .map(|h| h.to_string())
-                .map_err(|e| ApiError::internal(&format!("argon2 hash: {e}")))
+                .map_err(|e| Error::Hashing(format!("argon2 hash: {e}")))
         })
         .await
     }
 
     /// Whether `password` matches the PHC string `hash`; with `None`, spends
     /// the same effort on the decoy and answers false.
-    pub async fn verify(&self, hash: Option<String>, password: String) -> Result<bool, ApiError> {
+    pub async fn verify(&self, hash: Option<String>, password: String) -> Result<bool, Error> {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.decoy.as_ref().clone());
         let matched = self
             .blocking(move || {
                 let parsed = PasswordHash::new(&hash)
-                    .map_err(|e| ApiError::internal(&format!("stored hash: {e}")))?;
+                    .map_err(|e| Error::Hashing(format!("stored hash: {e}")))?;
                 // Parameters come from the stored hash, so old hashes keep verifying
                 // after the configured cost changes.
                 Ok(Argon2::default()
@@ -74,16 +74,14 @@ impl PasswordHasher {
 
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-    ) -> Result<T, ApiError> {
+        work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
         let _permit = self
             .permits
             .acquire()
             .await
-            .map_err(|e| ApiError::internal(&e))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| ApiError::internal(&e))?
+            .map_err(|e| Error::Hashing(e.to_string()))?;
+        tokio::task::spawn_blocking(work).await?
     }
 }
 

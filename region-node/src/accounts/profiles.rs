@@ -10,8 +10,8 @@ use store::tuple::pack;
 use store::{Database, RangeOption};
 use sync::crdt::Profile;
 
+use super::Error;
 use super::validate;
-use crate::error::ApiError;
 
 /// Longest status line, in characters.
 const MAX_STATUS: usize = 140;
@@ -22,17 +22,15 @@ fn key(user_id: &str) -> Vec<u8> {
     pack(&("profile", user_id))
 }
 
-async fn load(db: &Database, user_id: &str) -> Result<Option<Profile>, ApiError> {
+async fn load(db: &Database, user_id: &str) -> Result<Option<Profile>, Error> {
     match db.begin().get_snapshot(&key(user_id)).await? {
-        Some(bytes) => Profile::from_bytes(&bytes)
-            .map(Some)
-            .map_err(|e| ApiError::internal(&e)),
+        Some(bytes) => Profile::from_bytes(&bytes).map(Some).map_err(Error::from),
         None => Ok(None),
     }
 }
 
 /// The profile with its edits applied over the registration values.
-pub async fn overlay(db: &Database, mut profile: UserProfile) -> Result<UserProfile, ApiError> {
+pub async fn overlay(db: &Database, mut profile: UserProfile) -> Result<UserProfile, Error> {
     if let Some(doc) = load(db, &profile.user_id).await? {
         let name = doc.display_name();
         if !name.is_empty() {
@@ -50,19 +48,19 @@ pub async fn edit(
     region: &str,
     user_id: &str,
     request: &UpdateProfileRequest,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, Error> {
     if let Some(name) = &request.display_name {
         validate::display_name(name)?;
     }
     if let Some(status) = &request.status_text
         && status.chars().count() > MAX_STATUS
     {
-        return Err(ApiError::bad_request("status_text is over 140 characters"));
+        return Err(Error::invalid("status_text is over 140 characters"));
     }
     if let Some(avatar) = &request.avatar
         && avatar.len() > MAX_AVATAR
     {
-        return Err(ApiError::bad_request("avatar is over 1024 bytes"));
+        return Err(Error::invalid("avatar is over 1024 bytes"));
     }
     // Read, edit and write in one transaction: a concurrent merge of
     // another region's document must not be lost.
@@ -88,24 +86,19 @@ pub async fn edit(
 }
 
 /// Merges a document another region sent.
-pub async fn merge(
-    db: &Database,
-    region: &str,
-    user_id: &str,
-    encoded: &str,
-) -> Result<(), ApiError> {
+pub async fn merge(db: &Database, region: &str, user_id: &str, encoded: &str) -> Result<(), Error> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded)
-        .map_err(|e| ApiError::bad_request(format!("profile document: {e}")))?;
-    Profile::from_bytes(&bytes).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        .map_err(|e| Error::invalid(format!("profile document: {e}")))?;
+    Profile::from_bytes(&bytes).map_err(|e| Error::invalid(e.to_string()))?;
     // One transaction, so merges arriving together are not lost.
     db.run(|tx| {
         let bytes = bytes.clone();
         async move {
             let mut remote =
-                Profile::from_bytes(&bytes).map_err(|e| ApiError::bad_request(e.to_string()))?;
+                Profile::from_bytes(&bytes).map_err(|e| Error::invalid(e.to_string()))?;
             let mut doc = stored(&tx, user_id).await?.with_actor(region);
-            doc.merge(&mut remote).map_err(|e| ApiError::internal(&e))?;
+            doc.merge(&mut remote)?;
             tx.set(&key(user_id), &doc.to_bytes());
             Ok(())
         }
@@ -114,15 +107,15 @@ pub async fn merge(
 }
 
 /// The stored document (read with a conflict check), or a fresh one.
-async fn stored(tx: &store::Transaction, user_id: &str) -> Result<Profile, ApiError> {
+async fn stored(tx: &store::Transaction, user_id: &str) -> Result<Profile, Error> {
     match tx.get(&key(user_id)).await? {
-        Some(bytes) => Profile::from_bytes(&bytes).map_err(|e| ApiError::internal(&e)),
+        Some(bytes) => Ok(Profile::from_bytes(&bytes)?),
         None => Ok(Profile::default()),
     }
 }
 
 /// Every edited profile here, as (user, base64 document).
-pub async fn all(db: &Database) -> Result<Vec<(String, String)>, ApiError> {
+pub async fn all(db: &Database) -> Result<Vec<(String, String)>, Error> {
     let rows = db
         .begin()
         .get_range(RangeOption::subspace(&pack(&("profile",))).snapshot())
@@ -130,7 +123,7 @@ pub async fn all(db: &Database) -> Result<Vec<(String, String)>, ApiError> {
     let mut out = Vec::with_capacity(rows.len());
     for (k, v) in rows {
         let (_, user): (String, String) =
-            store::tuple::unpack(&k).map_err(|e| ApiError::internal(&format!("{e}")))?;
+            store::tuple::unpack(&k).map_err(|e| Error::CorruptKey(format!("profile key: {e}")))?;
         out.push((user, encode(&v)));
     }
     Ok(out)

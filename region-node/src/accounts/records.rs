@@ -91,8 +91,6 @@ pub(crate) fn acctlog_last_key(region: &str) -> Vec<u8> {
 pub(crate) use crate::codec::encode;
 
 /// Decodes a record read from the store.
-pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
-    bytes: &[u8],
-) -> Result<T, crate::error::ApiError> {
-    crate::codec::decode(bytes).map_err(|e| crate::error::ApiError::internal(&e))
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, super::Error> {
+    Ok(crate::codec::decode(bytes)?)
 }

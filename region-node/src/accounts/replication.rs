@@ -19,20 +19,20 @@
 use protocol::peer::LogEntry;
 use store::{Database, RangeOption};
 
+use super::Error;
 pub use super::log::{ACCOUNT_LOG_PREFIX, AccountEvent, DecodeAccountEvent, log_id};
 use super::log::{last_seq, region_of, store_entry};
 use super::records::{self, DeviceRecord, UserRecord, decode, encode};
-use crate::error::ApiError;
 
 /// This region's own account log and its last seq (always present, seq 0
 /// if empty).
-pub async fn homed(db: &Database, region: &str) -> Result<(String, u64), ApiError> {
+pub async fn homed(db: &Database, region: &str) -> Result<(String, u64), Error> {
     let seq = last_seq(&db.begin(), region, true).await?;
     Ok((log_id(region), seq))
 }
 
 /// Replica cursor of `peer`'s account log here (0 if none).
-pub async fn replica_cursor(db: &Database, peer: &str) -> Result<u64, ApiError> {
+pub async fn replica_cursor(db: &Database, peer: &str) -> Result<u64, Error> {
     last_seq(&db.begin(), peer, true).await
 }
 
@@ -43,7 +43,7 @@ pub async fn read(
     log_id: &str,
     after_seq: u64,
     limit: usize,
-) -> Result<Vec<LogEntry>, ApiError> {
+) -> Result<Vec<LogEntry>, Error> {
     let region = region_of(log_id)?;
     if limit == 0 || after_seq == u64::MAX {
         return Ok(Vec::new());
@@ -65,12 +65,12 @@ pub async fn read(
 /// moves the replica cursor. Entries already applied are skipped; the rest
 /// must continue the cursor without a gap (`conflict` otherwise, nothing
 /// written). Returns the last seq applied (the cursor).
-pub async fn apply(db: &Database, log_id: &str, entries: &[LogEntry]) -> Result<u64, ApiError> {
+pub async fn apply(db: &Database, log_id: &str, entries: &[LogEntry]) -> Result<u64, Error> {
     let peer = region_of(log_id)?;
     let mut run = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
         if entry.chat_id != log_id {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::invalid(format!(
                 "entry {} of {} is in a run of {log_id}",
                 entry.seq, entry.chat_id
             )));
@@ -78,7 +78,7 @@ pub async fn apply(db: &Database, log_id: &str, entries: &[LogEntry]) -> Result<
         if let Some(prev) = i.checked_sub(1).and_then(|p| entries.get(p))
             && prev.seq.checked_add(1) != Some(entry.seq)
         {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::invalid(format!(
                 "entries of {log_id} jump from {} to {}",
                 prev.seq, entry.seq
             )));
@@ -94,7 +94,7 @@ pub async fn apply(db: &Database, log_id: &str, entries: &[LogEntry]) -> Result<
                 return Ok(cursor);
             };
             if first.seq != cursor + 1 {
-                return Err(ApiError::conflict(format!(
+                return Err(Error::conflict(format!(
                     "replica of {log_id} is at {cursor}; entries start at {}",
                     first.seq
                 )));
@@ -130,7 +130,7 @@ pub fn revoked_devices(entries: &[LogEntry]) -> Vec<(String, String)> {
 
 /// Writes what one event describes, so that applying it twice, or after a
 /// conflicting event of another log, ends the same.
-async fn apply_event(tx: &store::Transaction, event: &AccountEvent) -> Result<(), ApiError> {
+async fn apply_event(tx: &store::Transaction, event: &AccountEvent) -> Result<(), Error> {
     match event {
         AccountEvent::UserCreated { user } => {
             let key = records::user_key(&user.user_id);
@@ -154,13 +154,14 @@ async fn apply_event(tx: &store::Transaction, event: &AccountEvent) -> Result<()
 }
 
 /// Points the username index at `user` unless an earlier user holds it.
-async fn index_username(tx: &store::Transaction, user: &UserRecord) -> Result<(), ApiError> {
+async fn index_username(tx: &store::Transaction, user: &UserRecord) -> Result<(), Error> {
     let key = records::username_key(&user.username);
     let holder = match tx.get(&key).await? {
         None => None,
         Some(id) if id == user.user_id.as_bytes() => return Ok(()),
         Some(id) => {
-            let id = String::from_utf8(id).map_err(|e| ApiError::internal(&e))?;
+            let id = String::from_utf8(id)
+                .map_err(|e| Error::CorruptKey(format!("user id of {}: {e}", user.username)))?;
             match tx.get(&records::user_key(&id)).await? {
                 Some(bytes) => Some(decode::<UserRecord>(&bytes)?),
                 None => None,
@@ -188,7 +189,7 @@ async fn add_device(
     tx: &store::Transaction,
     user_id: &str,
     device: &DeviceRecord,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let tombstone = records::device_tombstone_key(user_id, &device.device_id);
     if tx.get(&tombstone).await?.is_some() {
         return Ok(());

@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use store::Database;
 
+use super::Error;
 use super::{records, tokens};
-use crate::error::ApiError;
 use crate::link::Link;
 
 /// The file name of the mesh's token key in its secrets directory.
@@ -48,23 +48,20 @@ pub enum TokenKeyError {
 
 /// The secret `db`'s region signs access tokens with: the mesh's shared
 /// key when it is in a mesh, else its own.
-pub(crate) async fn for_region(db: &Database, mesh: Option<&Link>) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn for_region(db: &Database, mesh: Option<&Link>) -> Result<Vec<u8>, Error> {
     let Some(mesh) = mesh else {
         return from_store(db).await;
     };
     let dir = mesh.config().certs_dir.clone();
-    tokio::task::spawn_blocking(move || load_or_create(&dir))
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .map_err(|e| ApiError::internal(&format!("mesh token key: {e}")))
+    Ok(tokio::task::spawn_blocking(move || load_or_create(&dir)).await??)
 }
 
 /// The region's own secret, kept in its store (created on first start).
-pub(crate) async fn from_store(db: &Database) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn from_store(db: &Database) -> Result<Vec<u8>, Error> {
     db.run(|tx| async move {
         let key = records::token_secret_key();
         if let Some(secret) = tx.get(&key).await? {
-            return Ok::<_, ApiError>(secret);
+            return Ok::<_, Error>(secret);
         }
         let secret = tokens::new_secret();
         tx.set(&key, &secret);

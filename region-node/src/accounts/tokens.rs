@@ -9,7 +9,7 @@ use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::error::ApiError;
+use super::Error;
 
 /// What an access token asserts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,7 +57,7 @@ impl TokenIssuer {
     }
 
     /// A signed access token for this device.
-    pub fn issue(&self, user_id: &str, device_id: &str) -> Result<String, ApiError> {
+    pub fn issue(&self, user_id: &str, device_id: &str) -> Result<String, Error> {
         let now = crate::clock::now_ms() / 1000;
         let claims = Claims {
             sub: user_id.to_owned(),
@@ -67,18 +67,18 @@ impl TokenIssuer {
             exp: now + self.ttl.as_secs(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| ApiError::internal(&format!("sign token: {e}")))
+            .map_err(Error::from)
     }
 
     /// The claims of a well-signed, unexpired token.
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+    pub fn verify(&self, token: &str) -> Result<Claims, Error> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    ApiError::unauthorized("access token expired")
+                    Error::unauthorized("access token expired")
                 }
-                _ => ApiError::unauthorized("invalid access token"),
+                _ => Error::unauthorized("invalid access token"),
             })
     }
 }

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use store::Database;
 
+use super::Error;
 use super::records;
 use super::validate;
-use crate::error::ApiError;
 use protocol::peer::{PeerReply, PeerRequest};
 
 use crate::link::Link;
@@ -38,7 +38,7 @@ impl Claim {
         tx: &store::Transaction,
         username: &str,
         user_id: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         match self {
             Self::Here => claim_in(tx, username, user_id).await,
             Self::Granted => check_local_index(tx, username, user_id).await,
@@ -52,7 +52,7 @@ pub(crate) async fn claim_at_owner(
     mesh: Option<&Link>,
     username: &str,
     user_id: &str,
-) -> Result<Claim, ApiError> {
+) -> Result<Claim, Error> {
     let Some(mesh) = mesh else {
         return Ok(Claim::Here);
     };
@@ -66,8 +66,8 @@ pub(crate) async fn claim_at_owner(
     };
     match mesh.request(owner, &request, CLAIM_TIMEOUT).await? {
         PeerReply::Done => Ok(Claim::Granted),
-        PeerReply::Err { code, message } => Err(ApiError::new(code, message)),
-        other => Err(ApiError::internal(&format!(
+        PeerReply::Err { code, message } => Err(Error::Refused { code, message }),
+        other => Err(Error::UnexpectedReply(format!(
             "region {owner} answered {other:?} to a username claim"
         ))),
     }
@@ -76,7 +76,7 @@ pub(crate) async fn claim_at_owner(
 /// Claims `username` for `user_id` here, at the region owning the name.
 /// Idempotent for the same `user_id` (a retried claim succeeds);
 /// `conflict` if another user id claimed it or a user here already has it.
-pub async fn claim_username(db: &Database, username: &str, user_id: &str) -> Result<(), ApiError> {
+pub async fn claim_username(db: &Database, username: &str, user_id: &str) -> Result<(), Error> {
     validate::username(username)?;
     db.run(|tx| async move { claim_in(&tx, username, user_id).await })
         .await?;
@@ -89,7 +89,7 @@ pub(crate) async fn claim_in(
     tx: &store::Transaction,
     username: &str,
     user_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let claim_key = records::username_claim_key(username);
     match tx.get(&claim_key).await? {
         Some(holder) if holder == user_id.as_bytes() => return Ok(()),
@@ -107,15 +107,15 @@ pub(crate) async fn check_local_index(
     tx: &store::Transaction,
     username: &str,
     user_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     match tx.get(&records::username_key(username)).await? {
         Some(holder) if holder != user_id.as_bytes() => Err(taken()),
         _ => Ok(()),
     }
 }
 
-fn taken() -> ApiError {
-    ApiError::conflict("username is taken")
+fn taken() -> Error {
+    Error::conflict("username is taken")
 }
 
 #[cfg(test)]
@@ -129,10 +129,10 @@ mod tests {
         claim_username(&db, "alice", "u_1").await.unwrap();
         claim_username(&db, "alice", "u_1").await.unwrap();
         let err = claim_username(&db, "alice", "u_2").await.unwrap_err();
-        assert_eq!(err.code, ErrorCode::Conflict);
+        assert_eq!(err.code(), ErrorCode::Conflict);
         claim_username(&db, "bob", "u_2").await.unwrap();
         let err = claim_username(&db, "Not A Name", "u_3").await.unwrap_err();
-        assert_eq!(err.code, ErrorCode::BadRequest);
+        assert_eq!(err.code(), ErrorCode::BadRequest);
     }
 
     #[tokio::test]
@@ -140,12 +140,12 @@ mod tests {
         let db = Database::in_memory().unwrap();
         db.run(|tx| async move {
             tx.set(&records::username_key("carol"), b"u_local");
-            Ok::<_, ApiError>(())
+            Ok::<_, Error>(())
         })
         .await
         .unwrap();
         let err = claim_username(&db, "carol", "u_remote").await.unwrap_err();
-        assert_eq!(err.code, ErrorCode::Conflict);
+        assert_eq!(err.code(), ErrorCode::Conflict);
         claim_username(&db, "carol", "u_local").await.unwrap();
     }
 
@@ -160,13 +160,13 @@ mod tests {
             db.run(move |tx| async move {
                 claim.settle(&tx, "dave", user_id).await?;
                 tx.set(&records::username_key("dave"), user_id.as_bytes());
-                Ok::<_, ApiError>(())
+                Ok::<_, Error>(())
             })
         };
         settle(Claim::Granted, "u_1").await.unwrap();
         let err = settle(Claim::Granted, "u_2").await.unwrap_err();
-        assert_eq!(err.code, ErrorCode::Conflict);
+        assert_eq!(err.code(), ErrorCode::Conflict);
         let err = settle(Claim::Here, "u_2").await.unwrap_err();
-        assert_eq!(err.code, ErrorCode::Conflict);
+        assert_eq!(err.code(), ErrorCode::Conflict);
     }
 }

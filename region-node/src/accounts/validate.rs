@@ -1,17 +1,15 @@
 //! Rules for usernames, passwords and display names.
 
-use crate::error::ApiError;
+use super::Error;
 
 /// 3–32 of `a-z 0-9 _ . -`.
-pub fn username(name: &str) -> Result<(), ApiError> {
+pub fn username(name: &str) -> Result<(), Error> {
     if !(3..=32).contains(&name.len()) {
-        return Err(ApiError::bad_request(
-            "username must be 3 to 32 characters long",
-        ));
+        return Err(Error::invalid("username must be 3 to 32 characters long"));
     }
     let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b);
     if !name.bytes().all(allowed) {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "username may contain only a-z, 0-9, '_', '.' and '-'",
         ));
     }
@@ -19,28 +17,28 @@ pub fn username(name: &str) -> Result<(), ApiError> {
 }
 
 /// At least 8 characters, at most 1024 bytes (the hash input is bounded).
-pub fn password(password: &str) -> Result<(), ApiError> {
+pub fn password(password: &str) -> Result<(), Error> {
     if password.chars().count() < 8 {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "password must be at least 8 characters long",
         ));
     }
     if password.len() > 1024 {
-        return Err(ApiError::bad_request("password must be at most 1024 bytes"));
+        return Err(Error::invalid("password must be at most 1024 bytes"));
     }
     Ok(())
 }
 
 /// 1–64 characters, no control characters.
-pub fn display_name(name: &str) -> Result<(), ApiError> {
+pub fn display_name(name: &str) -> Result<(), Error> {
     let count = name.chars().count();
     if count == 0 || count > 64 || name.trim().is_empty() {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "display_name must be 1 to 64 characters and not blank",
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "display_name may not contain control characters",
         ));
     }
@@ -48,9 +46,9 @@ pub fn display_name(name: &str) -> Result<(), ApiError> {
 }
 
 /// A device name: up to 64 characters, no control characters.
-pub fn device_name(name: &str) -> Result<(), ApiError> {
+pub fn device_name(name: &str) -> Result<(), Error> {
     if name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "device_name must be at most 64 characters without control characters",
         ));
     }

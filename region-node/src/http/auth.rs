@@ -28,7 +28,7 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    state.accounts.login(request, peer.ip()).await.map(Json)
+    Ok(Json(state.accounts.login(request, peer.ip()).await?))
 }
 
 /// `POST /v1/auth/refresh` → rotated tokens.
@@ -41,7 +41,7 @@ pub async fn refresh(
     let origin = crate::accounts::tokens::refresh_token_region(&request.refresh_token);
     match (refreshed, origin, &state.mesh) {
         (Err(error), Some(origin), Some(mesh))
-            if error.code == protocol::ErrorCode::Conflict
+            if error.code() == protocol::ErrorCode::Conflict
                 && mesh.config().topology.region(origin).is_some() =>
         {
             let ask = protocol::peer::PeerRequest::Refresh {
@@ -57,7 +57,7 @@ pub async fn refresh(
                 ))),
             }
         }
-        (result, _, _) => result.map(Json),
+        (result, _, _) => Ok(Json(result?)),
     }
 }
 

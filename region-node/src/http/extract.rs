@@ -59,6 +59,6 @@ impl FromRequestParts<AppState> for Auth {
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer <token>"))?;
-        state.accounts.authenticate(token.trim()).await.map(Auth)
+        Ok(Auth(state.accounts.authenticate(token.trim()).await?))
     }
 }

@@ -47,7 +47,7 @@ pub(super) async fn apply(handles: &Handles, peer: &str, body: &[u8]) {
         MeshDelta::Profile { user_id, doc } => {
             crate::accounts::profiles::merge(&handles.db, &handles.region, &user_id, &doc)
                 .await
-                .map_err(|e| e.message)
+                .map_err(|e| e.to_string())
         }
         MeshDelta::ChatMeta {
             chat_id,

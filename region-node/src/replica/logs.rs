@@ -47,8 +47,17 @@ pub(super) async fn replica_cursors(
     Ok(cursors)
 }
 
-fn account_error(error: crate::error::ApiError) -> Error {
-    chat_core::ChatError::Storage(format!("account log: {}", error.message)).into()
+/// An accounts failure as the replication driver sees it: store, record
+/// and link failures as they are, anything else as a storage failure of the
+/// account log.
+fn account_error(error: crate::accounts::Error) -> Error {
+    use crate::accounts::Error as Accounts;
+    match error {
+        Accounts::Store(error) => Error::Store(error),
+        Accounts::Corrupt(error) => Error::Corrupt(error),
+        Accounts::Link(error) => Error::Link(error),
+        other => chat_core::ChatError::Storage(format!("account log: {other}")).into(),
+    }
 }
 
 async fn chats_homed_at(handles: &Handles, region: &str) -> Result<Vec<(String, u64)>, Error> {

@@ -30,6 +30,19 @@ fn chat_error(error: &crate::chat::Error) -> PeerReply {
     refused(error.code(), error.to_string())
 }
 
+/// An accounts failure as the peer may pass it on to its client: a
+/// refusal with its message; a failure here is logged, and the peer is
+/// told only that it happened.
+fn account_error(error: &crate::accounts::Error) -> PeerReply {
+    let code = error.code();
+    if code == ErrorCode::Internal {
+        tracing::error!(%error, "peer request failed");
+        return refused(code, "internal server error".to_owned());
+    }
+    tracing::debug!(%error, "peer request refused");
+    refused(code, error.to_string())
+}
+
 async fn carry_out(handles: &Handles, request: PeerRequest) -> PeerReply {
     match request {
         PeerRequest::ChangeChat {
@@ -47,7 +60,7 @@ async fn carry_out(handles: &Handles, request: PeerRequest) -> PeerReply {
         PeerRequest::Refresh { refresh_token } => {
             match handles.accounts.refresh(&refresh_token).await {
                 Ok(tokens) => PeerReply::Tokens { tokens },
-                Err(error) => refused(error.code, error.message),
+                Err(error) => account_error(&error),
             }
         }
         PeerRequest::CreateDirect { user, peer } => {
@@ -72,7 +85,7 @@ async fn carry_out(handles: &Handles, request: PeerRequest) -> PeerReply {
         PeerRequest::ClaimUsername { username, user_id } => {
             match crate::accounts::claim_username(&handles.db, &username, &user_id).await {
                 Ok(()) => PeerReply::Done,
-                Err(error) => refused(error.code, error.message),
+                Err(error) => account_error(&error),
             }
         }
     }

@@ -109,7 +109,7 @@ async fn an_account_made_in_one_region_works_in_another() {
         .login(login_request("alice", "wrong horse"), HOME)
         .await
         .unwrap_err();
-    assert_eq!(wrong.code, ErrorCode::Unauthorized);
+    assert_eq!(wrong.code(), ErrorCode::Unauthorized);
     let in_b = b
         .login(login_request("alice", "correct horse"), HOME)
         .await
@@ -125,7 +125,7 @@ async fn an_account_made_in_one_region_works_in_another() {
         })
         .await
         .unwrap_err();
-    assert_eq!(err.code, ErrorCode::Conflict);
+    assert_eq!(err.code(), ErrorCode::Conflict);
 }
 
 #[tokio::test]
@@ -142,9 +142,9 @@ async fn a_device_revoked_in_another_region_is_revoked_at_home() {
     ship(&db_b, "b", &db_a, 10).await;
     assert!(!device_exists(&db_a, &alice, &tokens.device_id).await);
     let err = a.authenticate(&tokens.access_token).await.unwrap_err();
-    assert_eq!(err.code, ErrorCode::Unauthorized);
+    assert_eq!(err.code(), ErrorCode::Unauthorized);
     let err = a.refresh(&tokens.refresh_token).await.unwrap_err();
-    assert_eq!(err.code, ErrorCode::Unauthorized);
+    assert_eq!(err.code(), ErrorCode::Unauthorized);
 }
 
 #[tokio::test]
@@ -161,7 +161,7 @@ async fn apply_is_idempotent_and_refuses_gaps() {
     assert!(read(&db_a, &id, 3, 100).await.unwrap().is_empty());
 
     let gap = apply(&db_b, &id, &all[1..]).await.unwrap_err();
-    assert_eq!(gap.code, ErrorCode::Conflict);
+    assert_eq!(gap.code(), ErrorCode::Conflict);
     assert_eq!(replica_cursor(&db_b, "a").await.unwrap(), 0);
     assert!(
         db_b.begin()
@@ -181,11 +181,11 @@ async fn apply_is_idempotent_and_refuses_gaps() {
     let mut holey = all.clone();
     holey.remove(1);
     let err = apply(&db_b, &id, &holey).await.unwrap_err();
-    assert_eq!(err.code, ErrorCode::BadRequest);
+    assert_eq!(err.code(), ErrorCode::BadRequest);
     let err = apply(&db_b, &log_id("c"), &all).await.unwrap_err();
-    assert_eq!(err.code, ErrorCode::BadRequest);
+    assert_eq!(err.code(), ErrorCode::BadRequest);
     let err = apply(&db_b, "c_123", &all).await.unwrap_err();
-    assert_eq!(err.code, ErrorCode::BadRequest);
+    assert_eq!(err.code(), ErrorCode::BadRequest);
 }
 
 fn entry(region: &str, seq: u64, event: &AccountEvent) -> LogEntry {
@@ -320,9 +320,12 @@ async fn logging_out_before_the_login_replicated_sticks() {
         .revoke_device(&alice, &tokens.device_id)
         .await
         .unwrap_err();
-    assert_eq!(err.code, ErrorCode::NotFound);
+    assert_eq!(err.code(), ErrorCode::NotFound);
     b.logout(&who).await.unwrap();
-    assert_eq!(b.logout(&who).await.unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(
+        b.logout(&who).await.unwrap_err().code(),
+        ErrorCode::NotFound
+    );
 
     let b_log = read(&db_b, &log_id("b"), 0, 10).await.unwrap();
     assert_eq!(
