@@ -12,8 +12,9 @@
 //! circle (`shared/tools/module-circles region-node/src` checks it):
 //!
 //! ```text
-//! server, state                wiring
+//! server                       wiring: start-up, serving, draining shutdown
 //! http, ws, error              edges: decode, authorize, encode; ApiError lives here
+//! state                        the bundle of handles the edges share (AppState)
 //! replica                      replication driver, replicated apply, peer requests, deltas
 //! chat, accounts               domain: chat tasks around chat-core, membership, marks, profiles
 //! hub                          connections, presence, the fan-out sink
@@ -24,7 +25,8 @@
 //! ```
 //!
 //! - [`server`]: start-up, serving and draining shutdown; [`state`]: the
-//!   handles the edges share.
+//!   handles the edges share. `state` sits below the edges (every handler
+//!   takes it) and above the domain, whose handles it bundles.
 //! - [`http`]: the HTTP API; [`ws`]: WebSocket sessions; [`error`]: the
 //!   one error type of the API.
 //! - [`replica`]: this region's side of replication between regions.
