@@ -102,6 +102,10 @@ impl Writer {
                         }
                         Ok(false)
                     }
+                    // A frame of this connection's own (a `sent`, an error)
+                    // goes out with whatever the hub queued meanwhile, in
+                    // one write: a send's `sent` and its message together.
+                    Some(Local::Frame(bytes)) => self.frame(bytes, &mut reg.rx).await.map(|()| true),
                     // Boxed, like `fill` below: replays are rare, and their state
                     // would otherwise sit inside every idle connection's future.
                     Some(l) => Box::pin(self.local(l, &reg)).await.map(|()| true),
@@ -145,18 +149,32 @@ impl Writer {
         }
     }
 
+    /// Writes a frame of the connection's own and the hub's queued frames
+    /// after it, flushed once.
+    async fn frame(&mut self, bytes: Bytes, rx: &mut mpsc::Receiver<Outbound>) -> WriteResult {
+        self.sink.feed(text(bytes)).await?;
+        self.drain(rx, COALESCE - 1).await?;
+        self.sink.flush().await
+    }
+
+    /// Feeds up to `most` frames already queued by the hub.
+    async fn drain(&mut self, rx: &mut mpsc::Receiver<Outbound>, most: usize) -> WriteResult {
+        for _ in 0..most {
+            match rx.try_recv() {
+                Ok(next) => self.feed(next).await?,
+                Err(_) => break,
+            }
+        }
+        Ok(())
+    }
+
     async fn outbound(
         &mut self,
         first: Outbound,
         rx: &mut mpsc::Receiver<Outbound>,
     ) -> WriteResult {
         self.feed(first).await?;
-        for _ in 1..COALESCE {
-            match rx.try_recv() {
-                Ok(next) => self.feed(next).await?,
-                Err(_) => break,
-            }
-        }
+        self.drain(rx, COALESCE - 1).await?;
         self.sink.flush().await
     }
 
