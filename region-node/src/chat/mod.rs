@@ -275,16 +275,8 @@ impl Chats {
         text: &str,
         forwarded: bool,
     ) -> Result<PendingSend, Error> {
-        validate_send(client_msg_id, text)?;
+        let input = send_input(sender, client_msg_id, text, forwarded)?;
         let (answer, reply) = oneshot::channel();
-        let input = Input::Send(Send {
-            token: 0,
-            author: sender.to_owned(),
-            client_msg_id: client_msg_id.to_owned(),
-            text: text.to_owned(),
-            forwarded,
-            stored: None,
-        });
         self.tell(chat_id, input, Some(Answer::Waiter(answer)))
             .await?;
         Ok(PendingSend {
@@ -305,15 +297,7 @@ impl Chats {
         forwarded: bool,
         then: impl FnOnce(Result<Appended, Error>) + std::marker::Send + 'static,
     ) -> Result<(), Error> {
-        validate_send(client_msg_id, text)?;
-        let input = Input::Send(Send {
-            token: 0,
-            author: sender.to_owned(),
-            client_msg_id: client_msg_id.to_owned(),
-            text: text.to_owned(),
-            forwarded,
-            stored: None,
-        });
+        let input = send_input(sender, client_msg_id, text, forwarded)?;
         let chat = chat_id.to_owned();
         let call = move |result: Result<Reply, Error>| {
             then(match result {
@@ -492,6 +476,24 @@ impl Chats {
             other => Err(unexpected(chat_id, &other)),
         }
     }
+}
+
+/// A checked text message for a chat's task.
+fn send_input(
+    sender: &str,
+    client_msg_id: &str,
+    text: &str,
+    forwarded: bool,
+) -> Result<Input, Error> {
+    validate_send(client_msg_id, text)?;
+    Ok(Input::Send(Send {
+        token: 0,
+        author: sender.to_owned(),
+        client_msg_id: client_msg_id.to_owned(),
+        text: text.to_owned(),
+        forwarded,
+        stored: None,
+    }))
 }
 
 /// A send queued in its chat's order, not yet answered.
