@@ -85,12 +85,13 @@ async fn serve(
         mesh.clone(),
     )
     .await?;
+    let stop = CancellationToken::new();
     let chats = Chats::new(
         db.clone(),
         hub.clone(),
         hlc.clone(),
         &config.region,
-        tracker.clone(),
+        (tracker.clone(), stop.clone()),
         mesh.clone(),
         config.sabotage,
     );
@@ -99,7 +100,6 @@ async fn serve(
     }
     let metrics = crate::metrics::Metrics::new();
     let limits = Limits::new(config.sends_per_second, config.send_burst);
-    let stop = CancellationToken::new();
     let state = AppState::new(Services {
         config: Arc::new(config),
         db: db.clone(),

@@ -44,6 +44,7 @@ use protocol::peer::{LogEntry, PeerReply, PeerRequest};
 use sync::replication::Millis;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use direct::DirectCreated;
@@ -61,6 +62,8 @@ pub(crate) struct Ctx {
     pub hub: Hub,
     pub region: String,
     pub tracker: TaskTracker,
+    /// Cancelled when the node shuts down: tasks finish what they hold and stop.
+    pub stop: CancellationToken,
     pub link: Option<Link>,
     pub core: CoreConfig,
     /// The start of the cores' monotonic time.
@@ -101,13 +104,14 @@ const REPLICA_WAIT: Duration = Duration::from_secs(3);
 const REMOTE_CHANGE_WAIT: Duration = Duration::from_secs(5);
 
 impl Chats {
-    /// The chat service of this node.
+    /// The chat service of this node; its tasks run on `tracker` and stop
+    /// once `stop` is cancelled.
     pub fn new(
         db: ::store::Database,
         hub: Hub,
         hlc: Arc<HlcClock>,
         region: &str,
-        tracker: TaskTracker,
+        (tracker, stop): (TaskTracker, CancellationToken),
         link: Option<Link>,
         sabotage: Option<Sabotage>,
     ) -> Self {
@@ -116,6 +120,7 @@ impl Chats {
             hub,
             region: region.to_owned(),
             tracker,
+            stop,
             link,
             core: CoreConfig {
                 region: region.to_owned(),

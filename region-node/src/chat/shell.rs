@@ -139,6 +139,7 @@ impl ChatTask {
                     self.carry_out(outputs).await;
                 }
                 () = tokio::time::sleep_until(last_command + IDLE), if self.core.is_idle() => break,
+                () = self.ctx.stop.cancelled() => break,
             }
             // A chat that does not exist here keeps no task.
             if !self.core.exists() && self.core.is_idle() {
