@@ -347,7 +347,7 @@ impl ChatTask {
     async fn failed(&mut self, effects: Vec<Output>, error: &Error) {
         tracing::error!(%error, "chat commit failed");
         for effect in effects {
-            if let Output::Reply { token, .. } = effect {
+            if let Output::Reply { token, .. } | Output::Forward { token, .. } = effect {
                 self.answer(token, Err(error.duplicate()));
             }
         }
