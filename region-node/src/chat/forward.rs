@@ -13,7 +13,7 @@ use protocol::chats::{Message, MessageKind, SendStatus};
 use protocol::frames::ServerFrame;
 use protocol::peer::{ForwardOutcome, ForwardSend};
 
-use super::shell::Answer;
+use super::command::Answer;
 use super::{Ctx, outbox};
 use crate::hub::Outbound;
 

@@ -5,6 +5,7 @@
 //! edges and the replication driver call.
 //!
 //! - [`shell`]: the per-chat task, the only writer of its chat's keys.
+//! - `command`: what a task is asked, and where its answers go.
 //! - [`registry`]: at most one task per chat.
 //! - [`store`]: loading a core, committing a batch's writes.
 //! - `forward`: sends to chats homed in other regions.
@@ -20,6 +21,7 @@
 //! to the `seq` of the message that removed them, and receives nothing
 //! after it.
 
+mod command;
 pub mod direct;
 pub mod error;
 mod forward;
@@ -47,9 +49,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use command::{Answer, Command};
 pub use direct::DirectCreated;
 pub use error::Error;
-use shell::{Answer, Command};
 
 use crate::hlc::HlcClock;
 use crate::hub::Hub;

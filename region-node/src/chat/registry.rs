@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{OnceCell, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use super::shell::{ChatTask, Command};
+use super::command::Command;
+use super::shell::ChatTask;
 use super::{Ctx, Error};
 
 /// A running task: its queue, and a token cancelled once it has stopped.
@@ -31,22 +32,6 @@ pub(crate) struct Registry {
 
 /// Commands a chat task may have queued.
 const QUEUE: usize = 4096;
-
-/// What a task does when it has stopped: leaves the registry, then says so.
-pub(crate) struct Exit {
-    slots: Slots,
-    chat_id: String,
-    slot: Slot,
-    stopped: CancellationToken,
-}
-
-impl Exit {
-    /// Called by the task once every write of it is done.
-    pub(crate) fn finish(self) {
-        forget(&self.slots, &self.chat_id, &self.slot);
-        self.stopped.cancel();
-    }
-}
 
 fn forget(slots: &Slots, chat_id: &str, slot: &Slot) {
     let mut slots = slots.lock().unwrap_or_else(|e| e.into_inner());
@@ -77,11 +62,17 @@ impl Registry {
                 .get_or_init(|| async {
                     let (tx, rx) = mpsc::channel(QUEUE);
                     let stopped = CancellationToken::new();
-                    let exit = Exit {
-                        slots: self.slots.clone(),
-                        chat_id: chat_id.to_owned(),
-                        slot: slot.clone(),
-                        stopped: stopped.clone(),
+                    // Once every write of the task is done: leave the
+                    // registry, then say so.
+                    let (slots, chat, own, done) = (
+                        self.slots.clone(),
+                        chat_id.to_owned(),
+                        slot.clone(),
+                        stopped.clone(),
+                    );
+                    let exit = move || {
+                        forget(&slots, &chat, &own);
+                        done.cancel();
                     };
                     self.ctx.tracker.spawn(ChatTask::run(
                         self.ctx.clone(),

@@ -13,65 +13,13 @@ use std::time::Duration;
 use chat_core::{ChatCore, Gossip, Input, Output, Reply, Token, Write};
 use protocol::peer::{LogEntry, MeshDelta};
 use sync::replication::Millis;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
-use super::registry::Exit;
+use super::command::{Answer, Command};
 use super::{Ctx, Error, forward, meta, store};
 use crate::hub::Outbound;
-
-/// Where a command's answer goes: a waiting caller, or a function the
-/// chat task calls itself (a session queueing its `sent` frame without a
-/// task of its own per send).
-pub(crate) enum Answer {
-    /// A caller awaits the answer.
-    Waiter(oneshot::Sender<Result<Reply, Error>>),
-    /// Called with the answer.
-    Call(Box<dyn FnOnce(Result<Reply, Error>) + Send>),
-}
-
-impl Answer {
-    /// Hands the answer over.
-    pub(crate) fn send(self, result: Result<Reply, Error>) {
-        match self {
-            Self::Waiter(waiter) => {
-                let _ = waiter.send(result);
-            }
-            Self::Call(call) => call(result),
-        }
-    }
-}
-
-/// What a chat task is asked to do.
-pub(crate) enum Command {
-    /// An input for the core, and who waits for its answer.
-    Core {
-        /// The input (its token is set by the task).
-        input: Input,
-        /// Who waits.
-        answer: Option<Answer>,
-    },
-    /// Edit the metadata document here, tell the other regions, take the
-    /// new values in; answers the chat afterwards.
-    EditMeta {
-        /// The admin editing.
-        actor: String,
-        /// New title.
-        title: Option<String>,
-        /// New description.
-        description: Option<String>,
-        /// Who waits.
-        answer: Answer,
-    },
-    /// Merge a metadata document another region sent.
-    MergeMeta {
-        /// The document, base64.
-        doc: String,
-        /// Its last editor.
-        editor: String,
-    },
-}
 
 /// A chat task with nothing to do for this long stops.
 const IDLE: Duration = Duration::from_secs(300);
@@ -87,9 +35,14 @@ pub(crate) struct ChatTask {
 }
 
 impl ChatTask {
-    /// Loads the chat and serves `rx` until idle or closed; `exit` tells
-    /// the registry once every write of this task is done.
-    pub(crate) async fn run(ctx: Ctx, chat_id: String, rx: mpsc::Receiver<Command>, exit: Exit) {
+    /// Loads the chat and serves `rx` until idle or closed; `exit` is
+    /// called once every write of this task is done.
+    pub(crate) async fn run(
+        ctx: Ctx,
+        chat_id: String,
+        rx: mpsc::Receiver<Command>,
+        exit: impl FnOnce() + Send,
+    ) {
         let span = tracing::info_span!("chat", chat = %chat_id);
         async move {
             match store::load(&ctx.db, &chat_id).await {
@@ -108,7 +61,7 @@ impl ChatTask {
                     refuse_all(rx, &error).await;
                 }
             }
-            exit.finish();
+            exit();
         }
         .instrument(span)
         .await;

@@ -1,8 +1,10 @@
 //! WebSocket sessions at `GET /v1/ws?token=`.
 //!
+//! - [`close`]: close codes.
 //! - [`session`]: one connection: reading frames and acting on them.
 //! - [`writer`]: the connection's writer: per-chat order, replay, coalesced writes.
 
+pub mod close;
 pub mod session;
 pub mod writer;
 

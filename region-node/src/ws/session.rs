@@ -13,31 +13,15 @@ use protocol::frames::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
+use super::close;
 use super::writer::{Local, Writer};
 use crate::accounts::Principal;
 use crate::codec::frame as encode;
 use crate::error::ApiError;
-use crate::hub::KillReason;
 use crate::state::AppState;
 
 /// A connection with no frame from the client for this long is dead.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Close codes.
-pub mod close {
-    /// The node is shutting down.
-    pub const GOING_AWAY: u16 = 1001;
-    /// A frame broke the protocol.
-    pub const POLICY: u16 = 1008;
-    /// A frame was over the size limit.
-    pub const TOO_BIG: u16 = 1009;
-    /// The device's token was revoked.
-    pub const REVOKED: u16 = 4001;
-    /// The outbound queue overflowed; resume with `sync`.
-    pub const SLOW_CONSUMER: u16 = 4008;
-    /// No frame for too long.
-    pub const IDLE: u16 = 4000;
-}
 
 /// Serves one connection until it closes.
 pub async fn run(state: AppState, who: Principal, socket: WebSocket) {
@@ -124,20 +108,6 @@ async fn serve(state: AppState, who: Principal, socket: WebSocket) {
     state.hub.unregister(&who.user_id, conn_id);
     state.metrics.ws_disconnected();
     tracing::debug!("disconnected");
-}
-
-/// What the writer answers a kill with.
-pub fn kill_close(reason: Option<KillReason>) -> CloseFrame {
-    match reason {
-        Some(KillReason::Revoked) => CloseFrame {
-            code: close::REVOKED,
-            reason: "device revoked".into(),
-        },
-        _ => CloseFrame {
-            code: close::SLOW_CONSUMER,
-            reason: "slow consumer; reconnect and sync".into(),
-        },
-    }
 }
 
 /// Queues `local` for the writer without waiting: when the queue is full

@@ -17,7 +17,7 @@ use futures::stream::SplitSink;
 use protocol::frames::ServerFrame;
 use tokio::sync::mpsc;
 
-use super::session::kill_close;
+use super::close::kill_close;
 use crate::accounts::Principal;
 use crate::chat::reads;
 use crate::codec::frame as encode;
