@@ -105,7 +105,6 @@ impl ChatCore {
     /// past it (a sender has read what they sent), delivers and ships it.
     fn append(&mut self, message: Message) {
         let seq = message.seq;
-        self.last_seq = seq;
         let sender = message.sender_id.clone();
         let marks = self
             .marks

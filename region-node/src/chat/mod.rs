@@ -265,31 +265,11 @@ impl Chats {
         client_msg_id: &str,
         text: &str,
     ) -> Result<SendMessageResponse, Error> {
-        let answer = self
-            .enqueue_send(sender, chat_id, client_msg_id, text, false)
-            .await?;
-        let appended = answer.outcome().await?;
-        Ok(sent(chat_id, client_msg_id, appended))
-    }
-
-    /// Queues a send in the chat's order and returns the pending answer, so a
-    /// connection keeps its sends in order without waiting for each commit.
-    pub async fn enqueue_send(
-        &self,
-        sender: &str,
-        chat_id: &str,
-        client_msg_id: &str,
-        text: &str,
-        forwarded: bool,
-    ) -> Result<PendingSend, Error> {
-        let input = send_input(sender, client_msg_id, text, forwarded)?;
-        let (answer, reply) = oneshot::channel();
-        self.tell(chat_id, input, Some(Answer::Waiter(answer)))
-            .await?;
-        Ok(PendingSend {
-            chat_id: chat_id.to_owned(),
-            reply,
-        })
+        let input = send_input(sender, client_msg_id, text, false)?;
+        match self.ask(chat_id, input).await? {
+            Reply::Sent(appended) => Ok(sent(chat_id, client_msg_id, appended)),
+            other => Err(unexpected(chat_id, &other)),
+        }
     }
 
     /// Queues a send in the chat's order and calls `then` with its outcome
@@ -501,24 +481,6 @@ fn send_input(
         forwarded,
         stored: None,
     }))
-}
-
-/// A send queued in its chat's order, not yet answered.
-pub struct PendingSend {
-    chat_id: String,
-    reply: oneshot::Receiver<Result<Reply, Error>>,
-}
-
-impl PendingSend {
-    /// Waits for the chat's answer.
-    pub async fn outcome(self) -> Result<Appended, Error> {
-        match self.reply.await {
-            Ok(Ok(Reply::Sent(appended))) => Ok(appended),
-            Ok(Ok(other)) => Err(unexpected(&self.chat_id, &other)),
-            Ok(Err(error)) => Err(error),
-            Err(_) => Err(Error::TaskGone(self.chat_id)),
-        }
-    }
 }
 
 /// The chat a peer answered with.

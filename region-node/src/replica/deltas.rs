@@ -83,7 +83,7 @@ pub(super) async fn resync(handles: &Handles, peer: &str) {
     match crate::accounts::profiles::all(&handles.db).await {
         Ok(docs) => {
             for (user_id, doc) in docs {
-                send_reliable(mesh, peer, &MeshDelta::Profile { user_id, doc });
+                mesh.send_reliable(peer, &MeshDelta::Profile { user_id, doc });
             }
         }
         Err(error) => tracing::warn!(%peer, %error, "cannot read profiles for a resync"),
@@ -96,14 +96,13 @@ pub(super) async fn resync(handles: &Handles, peer: &str) {
                     doc,
                     editor,
                 };
-                send_reliable(mesh, peer, &delta);
+                mesh.send_reliable(peer, &delta);
             }
         }
         Err(error) => tracing::warn!(%peer, %error, "cannot read chat metadata for a resync"),
     }
     for (user_id, last_seen) in handles.hub.presence.local_online() {
-        send_reliable(
-            mesh,
+        mesh.send_reliable(
             peer,
             &MeshDelta::Presence {
                 user_id,
@@ -145,7 +144,7 @@ pub(super) async fn resync(handles: &Handles, peer: &str) {
                 delivered: marks.delivered_seq,
                 read: marks.read_seq,
             };
-            send_reliable(mesh, peer, &delta);
+            mesh.send_reliable(peer, &delta);
             sent += 1;
         }
     }
@@ -160,9 +159,4 @@ async fn chat_ids(handles: &Handles) -> Result<Vec<String>, crate::chat::Error> 
         .get_range(RangeOption::subspace(&keys::homed_all()).snapshot())
         .await?;
     rows.iter().map(|(key, _)| keys::homed_chat(key)).collect()
-}
-
-/// Sends one delta to `peer` on the reliable stream.
-fn send_reliable(mesh: &crate::link::Link, peer: &str, delta: &MeshDelta) {
-    mesh.send_reliable(peer, delta);
 }

@@ -381,36 +381,44 @@ impl Driver {
         if !self.take_clock(peer, item.hlc, "forwarded send") {
             return;
         }
-        let enqueued = self
+        let mesh = self.mesh.clone();
+        let to = peer.to_owned();
+        let id = item.id.clone();
+        // The chat's task answers the peer itself once the send commits:
+        // no task per forwarded send waits for it.
+        let answer = move |outcome: Result<chat_core::Appended, crate::chat::Error>| {
+            let outcome = match outcome {
+                Ok(appended) => ForwardOutcome::Sequenced {
+                    seq: appended.seq,
+                    hlc: appended.hlc,
+                },
+                Err(error) => rejected(&error),
+            };
+            send(
+                &mesh,
+                &to,
+                &PeerMessage::ForwardResult(ForwardResult { id, outcome }),
+            );
+        };
+        let queued = self
             .handles
             .chats
-            .enqueue_send(
+            .send_then(
                 &item.sender_id,
                 &item.chat_id,
                 &item.client_msg_id,
                 &item.text,
                 true,
+                answer,
             )
             .await;
-        let mesh = self.mesh.clone();
-        let peer = peer.to_owned();
-        tokio::spawn(async move {
-            let outcome = match enqueued {
-                Ok(answer) => match answer.outcome().await {
-                    Ok(appended) => ForwardOutcome::Sequenced {
-                        seq: appended.seq,
-                        hlc: appended.hlc,
-                    },
-                    Err(error) => rejected(&error),
-                },
-                Err(error) => rejected(&error),
-            };
+        if let Err(error) = queued {
             let result = PeerMessage::ForwardResult(ForwardResult {
                 id: item.id,
-                outcome,
+                outcome: rejected(&error),
             });
-            send(&mesh, &peer, &result);
-        });
+            send(&self.mesh, peer, &result);
+        }
     }
 
     fn on_command(&mut self, command: Command) {
