@@ -116,6 +116,7 @@ impl From<crate::accounts::Error> for ApiError {
         match error {
             Error::Invalid(message) => Self::bad_request(message),
             Error::Unauthorized(message) => Self::unauthorized(message),
+            Error::Forbidden(message) => Self::new(ErrorCode::Forbidden, message),
             Error::NotFound(message) => Self::not_found(message),
             Error::Conflict(message) => Self::conflict(message),
             Error::RateLimited { retry_after } => Self::rate_limited(retry_after),
