@@ -387,3 +387,94 @@ async fn roles_blocks_and_deletion_hold_in_every_region() {
     .await;
     assert_eq!(s, 409, "{v}");
 }
+
+/// The block is checked where the direct chat is sequenced: a region that
+/// has not heard of it forwards the send, and the chat's home refuses it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_home_refuses_a_forwarded_send_of_a_blocked_user() {
+    let cluster = Cluster::start(&["a", "b", "c"], &[], 500).await;
+    cluster.linked().await;
+    let c = cluster.base("c");
+    let body = json!({"username": "erin", "password": "correct horse"});
+    let (s, v) = post(c, "", "/v1/auth/register", body).await;
+    assert_eq!(s, 201, "{v}");
+    // Find a user whose direct chat with Erin is homed outside c.
+    let mut found = None;
+    for i in 0..16 {
+        let name = format!("sender{i}");
+        let body = json!({"username": name, "password": "correct horse"});
+        let (s, v) = post(c, "", "/v1/auth/register", body).await;
+        assert_eq!(s, 201, "{v}");
+        let (id, token) = login(c, &name).await;
+        let erin = login(c, "erin").await.0;
+        let (s, chat) = post(
+            c,
+            &token,
+            "/v1/chats",
+            json!({"kind": "direct", "peer": erin}),
+        )
+        .await;
+        assert!(s == 200 || s == 201, "{chat}");
+        let home = chat["home_region"].as_str().unwrap().to_owned();
+        if home != "c" {
+            found = Some((
+                id,
+                token,
+                chat["chat_id"].as_str().unwrap().to_owned(),
+                home,
+            ));
+            break;
+        }
+    }
+    let (sender, sender_c, direct, home) = found.expect("a pair homed outside c");
+    let other = if home == "a" { "b" } else { "a" };
+    let (home_base, other_base) = (cluster.base(&home), cluster.base(other));
+    let msgs = format!("/v1/chats/{direct}/messages");
+    let (s, v) = post(
+        c,
+        &sender_c,
+        &msgs,
+        json!({"client_msg_id": "m1", "text": "hi"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+
+    // Erin blocks the sender in the third region, cut off from c.
+    let erin_other = login(other_base, "erin").await.1;
+    let erin_c = login(c, "erin").await.1;
+    cluster.cut(other, "c", true);
+    let (s, v) = call(
+        Method::PUT,
+        other_base,
+        &erin_other,
+        &format!("/v1/blocks/{sender}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+    let erin_home = login(home_base, "erin").await.1;
+    eventually("the block known at the chat's home", || async {
+        let r = get(home_base, &erin_home, "/v1/blocks").await;
+        (r.1["blocks"][0]["user_id"] == sender.as_str()).then_some(r)
+    })
+    .await;
+    let (_, v) = get(c, &erin_c, "/v1/blocks").await;
+    assert_eq!(v, json!({"blocks": []}), "c has not heard of the block");
+    // c forwards the send; the home refuses it.
+    let r = post(
+        c,
+        &sender_c,
+        &msgs,
+        json!({"client_msg_id": "m2", "text": "hi"}),
+    )
+    .await;
+    assert_eq!(
+        (r.0, r.1["error"]["code"].as_str()),
+        (403, Some("blocked")),
+        "{}",
+        r.1
+    );
+    let history = all_history(home_base, &erin_home, &direct).await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    cluster.cut(other, "c", false);
+}

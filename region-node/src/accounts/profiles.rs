@@ -111,7 +111,12 @@ pub async fn merge(db: &Database, region: &str, user_id: &str, encoded: &str) ->
     db.run(|tx| {
         let bytes = bytes.clone();
         async move {
-            if super::deletion::is_deleted(&tx, user_id).await? {
+            // A deleted account's profile stays erased.
+            if tx
+                .get(&super::records::user_tombstone_key(user_id))
+                .await?
+                .is_some()
+            {
                 return Ok(());
             }
             let mut remote =
