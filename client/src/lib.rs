@@ -8,6 +8,7 @@
 //!
 //! - [`http`]: the HTTP client: plumbing, accounts, devices, users.
 //! - [`chats`]: the HTTP chat endpoints.
+//! - [`people`]: profile, account deletion, contacts, blocks, roles, mutes.
 //! - [`ws`]: the WebSocket client.
 //! - [`url`]: URL building and escaping.
 //! - [`error`]: what can go wrong over HTTP.
@@ -17,6 +18,7 @@
 pub mod chats;
 pub mod error;
 pub mod http;
+pub mod people;
 pub mod session;
 pub mod tls;
 pub mod url;

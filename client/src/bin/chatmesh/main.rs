@@ -5,9 +5,11 @@
 //! - [`tail`]: following a chat live.
 //! - [`saved`]: calls with the saved login and token refresh.
 //! - [`names`]: usernames and user ids.
+//! - [`people`]: profile, contacts, blocks, roles, mutes, account deletion.
 
 mod chats;
 mod names;
+mod people;
 mod saved;
 mod tail;
 
@@ -118,6 +120,66 @@ enum Command {
         /// Username or user id.
         user: String,
     },
+    /// Show your profile, or change it.
+    Profile {
+        /// Name shown to others.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Status line ("" clears it).
+        #[arg(long)]
+        status: Option<String>,
+        /// Avatar media id ("" clears it).
+        #[arg(long)]
+        avatar: Option<String>,
+    },
+    /// List your contacts with their presence, or add or remove one.
+    Contacts {
+        /// Add this user (username or id).
+        #[arg(long)]
+        add: Option<String>,
+        /// Remove this user.
+        #[arg(long)]
+        remove: Option<String>,
+    },
+    /// List the users you block, or block or unblock one.
+    Blocks {
+        /// Block this user (username or id).
+        #[arg(long)]
+        add: Option<String>,
+        /// Unblock this user.
+        #[arg(long)]
+        remove: Option<String>,
+    },
+    /// Give a group member a role (owner only): admin, member, or owner to
+    /// hand the group over.
+    Role {
+        /// The chat id.
+        chat: String,
+        /// Username or user id.
+        user: String,
+        /// admin, member or owner.
+        #[arg(value_parser = parse_role)]
+        role: protocol::chats::Role,
+    },
+    /// Mute a chat for some minutes (no push); 0 unmutes.
+    Mute {
+        /// The chat id.
+        chat: String,
+        /// How long.
+        #[arg(long, default_value_t = 60 * 24 * 365)]
+        minutes: u64,
+    },
+    /// Delete your account in every region (asks for the password).
+    DeleteAccount {
+        /// The password; read from standard input when absent.
+        #[arg(long, env = "CHATMESH_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+fn parse_role(role: &str) -> Result<protocol::chats::Role, String> {
+    serde_json::from_value(serde_json::Value::String(role.to_owned()))
+        .map_err(|_| format!("{role:?} is not a role: admin, member or owner"))
 }
 
 #[tokio::main]
@@ -224,6 +286,30 @@ async fn main() -> anyhow::Result<()> {
             description,
         } => chats::create_group(&dir, &title, &members, description.as_deref()).await?,
         Command::Direct { user } => chats::direct(&dir, &user).await?,
+        Command::Profile {
+            display_name,
+            status,
+            avatar,
+        } => {
+            let update = protocol::users::UpdateProfileRequest {
+                display_name,
+                status_text: status,
+                avatar_media_id: avatar,
+            };
+            people::profile(&dir, update).await?;
+        }
+        Command::Contacts { add, remove } => {
+            people::list(&dir, people::List::Contacts, add, remove).await?;
+        }
+        Command::Blocks { add, remove } => {
+            people::list(&dir, people::List::Blocks, add, remove).await?;
+        }
+        Command::Role { chat, user, role } => people::role(&dir, &chat, &user, role).await?,
+        Command::Mute { chat, minutes } => people::mute(&dir, &chat, minutes).await?,
+        Command::DeleteAccount { password } => {
+            let password = password_or_stdin(password)?;
+            people::delete_account(&dir, &password).await?;
+        }
     }
     Ok(())
 }
