@@ -29,7 +29,8 @@ pub fn password(password: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// 1–64 characters, no control characters.
+/// 1–64 characters, something visible, no control characters or
+/// bidirectional overrides.
 pub fn display_name(name: &str) -> Result<(), Error> {
     let count = name.chars().count();
     if count == 0 || count > 64 || name.trim().is_empty() {
@@ -37,10 +38,8 @@ pub fn display_name(name: &str) -> Result<(), Error> {
             "display_name must be 1 to 64 characters and not blank",
         ));
     }
-    if name.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "display_name may not contain control characters",
-        ));
+    if let Some(problem) = chat_core::rules::label_problem(name) {
+        return Err(Error::invalid(format!("display_name {problem}")));
     }
     Ok(())
 }
@@ -90,5 +89,7 @@ mod tests {
         assert!(display_name("   ").is_err());
         assert!(display_name("a\u{0}b").is_err());
         assert!(display_name(&"a".repeat(65)).is_err());
+        assert!(display_name("\u{202E}gnp.exe").is_err());
+        assert!(display_name("\u{200B}\u{200D}").is_err());
     }
 }
