@@ -99,7 +99,11 @@ async fn serve(
         tracing::error!(%mode, "running with a deliberate defect: this region breaks its guarantees on purpose");
     }
     let metrics = crate::metrics::Metrics::new();
-    let limits = Limits::new(config.sends_per_second, config.send_burst);
+    let limits = Limits::new(
+        config.sends_per_second,
+        config.send_burst,
+        config.registrations_per_address,
+    );
     let state = AppState::new(Services {
         config: Arc::new(config),
         db: db.clone(),
@@ -130,9 +134,13 @@ async fn serve(
         tracing::warn!("test admin endpoint enabled: PUT /v1/test/clock-skew");
         app = app.merge(crate::http::test_admin::router().with_state(state.clone()));
     }
-    let app = app.merge(crate::metrics::router(metrics.clone())).layer(
-        axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track_http),
-    );
+    let app = app
+        .merge(crate::metrics::router(metrics.clone()))
+        .layer(axum::middleware::from_fn(crate::http::guard::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics.clone(),
+            crate::metrics::track_http,
+        ));
     let addr = listener.local_addr()?;
     ready.store(true, Ordering::Release);
     tracing::info!(%addr, data = %state.config.data_dir.display(), "listening");
