@@ -20,7 +20,13 @@ impl ChatCore {
         read: u64,
     ) {
         let checked = self.record().map(|_| ()).and_then(|()| {
-            let member = self.members.get(user).ok_or(ChatError::NotMember)?;
+            // Former members may still read what they saw, but no longer
+            // report marks: their receipts would show in a chat they left.
+            let member = self
+                .members
+                .get(user)
+                .filter(|m| m.is_current())
+                .ok_or(ChatError::NotMember)?;
             let limit = member
                 .read_limit()
                 .unwrap_or(self.last_seq)

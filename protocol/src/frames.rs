@@ -14,9 +14,9 @@ pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
 /// Largest message text, in UTF-8 bytes.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 
-/// Frames a client sends.
+/// Frames a client sends. Unknown fields are refused, as in HTTP bodies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
     /// Send a message; answered by `sent` or `error`.
     Send {

@@ -50,6 +50,9 @@ struct DevCertArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Files the node creates (the store's journal holds the token signing
+    // key) are for its own user alone.
+    rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o077));
     let cli = parse_cli();
     init_tracing(cli.log_json);
     match cli.command {

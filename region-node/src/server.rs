@@ -108,7 +108,11 @@ async fn serve(
         tracing::error!(%mode, "running with a deliberate defect: this region breaks its guarantees on purpose");
     }
     let metrics = crate::metrics::Metrics::new();
-    let limits = Limits::new(config.sends_per_second, config.send_burst);
+    let limits = Limits::new(
+        config.sends_per_second,
+        config.send_burst,
+        config.registrations_per_address,
+    );
     let state = AppState::new(Services {
         config: Arc::new(config),
         db: db.clone(),
@@ -139,9 +143,13 @@ async fn serve(
         tracing::warn!("test admin endpoint enabled: PUT /v1/test/clock-skew");
         app = app.merge(crate::http::test_admin::router().with_state(state.clone()));
     }
-    let mut app = app.merge(crate::metrics::router(metrics.clone())).layer(
-        axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track_http),
-    );
+    let mut app = app
+        .merge(crate::metrics::router(metrics.clone()))
+        .layer(axum::middleware::from_fn(crate::http::guard::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics.clone(),
+            crate::metrics::track_http,
+        ));
     if let Some((_, true)) = &tls {
         app = app.layer(axum::middleware::map_response(crate::tls::hsts));
     }

@@ -15,6 +15,7 @@ use serde_json::json;
 async fn a_group_of_1000_reaches_every_member_and_removal_stops_delivery() {
     let mut raw = fast_raw();
     raw.auth.login_failures_per_address = Some(10_000);
+    raw.limits.registrations_per_address = Some(10_000);
     let node = Node::start_with(raw).await;
     let c = node.client();
     let mut users = Vec::new();

@@ -71,8 +71,7 @@ pub struct Accounts {
     mesh: Option<Link>,
     hasher: password::PasswordHasher,
     issuer: tokens::TokenIssuer,
-    per_username: throttle::FailureThrottle,
-    per_address: throttle::FailureThrottle,
+    logins: throttle::LoginThrottle,
 }
 
 /// What a refresh attempt found.
@@ -111,11 +110,8 @@ impl Accounts {
                 config.argon2_iterations,
             )?,
             issuer: tokens::TokenIssuer::new(&secret, config.access_token_ttl, region),
-            per_username: throttle::FailureThrottle::new(
+            logins: throttle::LoginThrottle::new(
                 config.login_failures_per_username,
-                config.login_throttle_window,
-            ),
-            per_address: throttle::FailureThrottle::new(
                 config.login_failures_per_address,
                 config.login_throttle_window,
             ),
@@ -169,20 +165,16 @@ impl Accounts {
     /// Checks the password and creates a new device with fresh tokens.
     #[tracing::instrument(skip_all, fields(username = %request.username))]
     pub async fn login(&self, request: LoginRequest, from: IpAddr) -> Result<TokenResponse, Error> {
-        let address = from.to_string();
-        let now = Instant::now();
-        for (throttle, key) in [
-            (&self.per_username, &request.username),
-            (&self.per_address, &address),
-        ] {
-            throttle
-                .check(key, now)
-                .map_err(|retry_after| Error::RateLimited { retry_after })?;
-        }
+        // No such account can exist; refused before it is a key anywhere.
+        validate::username(&request.username)?;
         let device_name = request
             .device_name
             .unwrap_or_else(|| "unnamed device".to_owned());
         validate::device_name(&device_name)?;
+        let attempt = self
+            .logins
+            .begin(&request.username, from, Instant::now())
+            .map_err(|retry_after| Error::RateLimited { retry_after })?;
 
         let user = self.user_by_username(&request.username).await?;
         let verified = self
@@ -193,10 +185,11 @@ impl Accounts {
             )
             .await?;
         let Some(user) = user.filter(|_| verified) else {
-            self.per_username.fail(&request.username, Instant::now());
-            self.per_address.fail(&address, Instant::now());
+            // The attempt's tokens stay taken: this is what counts a failure.
+            drop(attempt);
             return Err(Error::unauthorized("wrong username or password"));
         };
+        self.logins.succeeded(attempt, Instant::now());
 
         let now_ms = now_ms();
         let device = DeviceRecord {
@@ -297,9 +290,11 @@ impl Accounts {
                 ))
             }
             RefreshOutcome::Unknown => match tokens::refresh_token_region(refresh_token) {
-                Some(origin) if origin != &*self.region => Err(Error::conflict(format!(
-                    "this refresh token was issued by region {origin}; refresh it there"
-                ))),
+                Some(origin) if origin != &*self.region && self.issued_by_peer(origin) => {
+                    Err(Error::conflict(format!(
+                        "this refresh token was issued by region {origin}; refresh it there"
+                    )))
+                }
                 _ => Err(Error::unauthorized("invalid refresh token")),
             },
         }

@@ -79,6 +79,7 @@ pub fn load_or_create(dir: &Path) -> Result<Vec<u8>, TokenKeyError> {
         let text = format!("{}\n", hex::encode(tokens::new_secret()));
         publish(&path, text.as_bytes())?;
     }
+    keep_private(&path)?;
     let text = fs::read_to_string(&path).map_err(|source| io_error(&path, source))?;
     match hex::decode(text.trim()) {
         Ok(secret) if secret.len() >= MIN_SECRET_BYTES => Ok(secret),
@@ -122,6 +123,21 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TokenKeyError> {
         .map_err(|source| io_error(path, source))
 }
 
+/// Makes a key file other users could read 0600.
+fn keep_private(path: &Path) -> Result<(), TokenKeyError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = fs::metadata(path)
+        .map_err(|source| io_error(path, source))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(path = %path.display(), "token key was readable by other users; made 0600");
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+            .map_err(|source| io_error(path, source))?;
+    }
+    Ok(())
+}
+
 fn io_error(path: &Path, source: io::Error) -> TokenKeyError {
     TokenKeyError::Io {
         path: path.to_owned(),
@@ -154,6 +170,24 @@ mod tests {
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         assert!(keys.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    #[test]
+    fn a_key_readable_by_others_is_made_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create(dir.path()).unwrap();
+        let path = dir.path().join(TOKEN_KEY_FILE);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(load_or_create(dir.path()).unwrap(), first);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[test]

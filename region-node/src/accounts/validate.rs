@@ -30,7 +30,8 @@ pub fn password(password: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// 1–64 characters that show (see [`visible_text`]).
+/// 1–64 characters, something visible, no control characters or
+/// bidirectional overrides.
 pub fn display_name(name: &str) -> Result<(), Error> {
     let count = name.chars().count();
     if count == 0 || count > 64 || name.trim().is_empty() {
@@ -41,54 +42,14 @@ pub fn display_name(name: &str) -> Result<(), Error> {
     visible_text("display_name", name)
 }
 
-/// Bidirectional embeddings, overrides and isolates: they reorder the text
-/// around them, so a name could pass for another.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Characters that draw nothing: white space, zero-width characters and
-/// fillers.
-fn is_invisible(c: char) -> bool {
-    c.is_whitespace()
-        || matches!(
-            c,
-            '\u{00AD}'
-                | '\u{034F}'
-                | '\u{115F}'
-                | '\u{1160}'
-                | '\u{17B4}'
-                | '\u{17B5}'
-                | '\u{180E}'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2800}'
-                | '\u{3164}'
-                | '\u{FEFF}'
-                | '\u{FFA0}'
-        )
-}
-
 /// Text shown to other people as a name or a status: no control
 /// characters, no bidirectional overrides, and not only invisible
 /// characters. `field` names it in the error.
 pub fn visible_text(field: &str, text: &str) -> Result<(), Error> {
-    if text.chars().any(char::is_control) {
-        return Err(Error::invalid(format!(
-            "{field} may not contain control characters"
-        )));
+    match chat_core::rules::label_problem(text) {
+        Some(problem) => Err(Error::invalid(format!("{field} {problem}"))),
+        None => Ok(()),
     }
-    if text.chars().any(is_bidi_control) {
-        return Err(Error::invalid(format!(
-            "{field} may not contain bidirectional override characters"
-        )));
-    }
-    if text.chars().all(is_invisible) {
-        return Err(Error::invalid(format!(
-            "{field} must contain a visible character"
-        )));
-    }
-    Ok(())
 }
 
 /// The id of uploaded media: 1 to `max` bytes of `A-Z a-z 0-9 _ -`.

@@ -13,6 +13,7 @@
 //! - [`direct`]: one direct chat per pair of users across the mesh.
 //! - [`meta`]: titles and descriptions, editable in any region.
 //! - [`reads`]: history, chat lists and replay, straight from the store.
+//! - [`presence_rule`]: who may see whose presence.
 //! - [`keys`]: store layout.
 //! - [`error`]: the domain's errors.
 //!
@@ -28,6 +29,7 @@ mod forward;
 pub mod keys;
 pub mod meta;
 pub mod outbox;
+pub mod presence_rule;
 pub mod reads;
 pub mod registry;
 pub mod shell;
@@ -38,7 +40,7 @@ use std::time::Duration;
 
 use chat_core::{
     Appended, Change, ChatError, CoreConfig, Input, Reply, Sabotage, Send, Stamp,
-    rules::{MAX_MEMBERS, validate_description, validate_send, validate_title},
+    rules::{MAX_MEMBERS, validate_description, validate_id, validate_send, validate_title},
 };
 use protocol::Hlc;
 use protocol::chats::{Chat, SendMessageResponse};
@@ -77,6 +79,32 @@ impl Ctx {
     pub fn now(&self) -> Millis {
         Millis::since(self.start.into_std(), Instant::now().into_std())
     }
+}
+
+/// The owner and `members` without repeats, in order; a list over
+/// [`MAX_MEMBERS`] entries is refused before any per-member work, repeats
+/// or not, and so is an id over the id limit.
+fn group_members(owner: &str, members: &[String]) -> Result<Vec<String>, Error> {
+    if members.len() > MAX_MEMBERS {
+        return Err(
+            ChatError::TooLarge(format!("a group has at most {MAX_MEMBERS} members")).into(),
+        );
+    }
+    for id in members {
+        validate_id("members", id)?;
+    }
+    let mut seen = std::collections::HashSet::with_capacity(members.len() + 1);
+    let all: Vec<String> = std::iter::once(owner)
+        .chain(members.iter().map(String::as_str))
+        .filter(|id| seen.insert(*id))
+        .map(str::to_owned)
+        .collect();
+    if all.len() > MAX_MEMBERS {
+        return Err(
+            ChatError::TooLarge(format!("a group has at most {MAX_MEMBERS} members")).into(),
+        );
+    }
+    Ok(all)
 }
 
 /// The region's clock as the cores stamp with it.
@@ -179,20 +207,7 @@ impl Chats {
         validate_title(title)?;
         let description = description.unwrap_or_default();
         validate_description(description)?;
-        let mut all = vec![owner.to_owned()];
-        for m in members {
-            if all.len() > MAX_MEMBERS {
-                break;
-            }
-            if !all.contains(m) {
-                all.push(m.clone());
-            }
-        }
-        if all.len() > MAX_MEMBERS {
-            return Err(
-                ChatError::TooLarge(format!("a group has at most {MAX_MEMBERS} members")).into(),
-            );
-        }
+        let all = group_members(owner, members)?;
         self.check_users(&all).await?;
         let input = Input::CreateGroup {
             token: 0,

@@ -9,6 +9,7 @@ use store::{Database, RangeOption, Transaction};
 use super::{Error, keys};
 use crate::accounts::settings;
 use crate::codec::{counter, decode};
+use crate::limits::MAX_PAGE_TEXT_BYTES;
 
 async fn read_seq(tx: &Transaction, key: &[u8]) -> Result<u64, Error> {
     Ok(counter(tx.get_snapshot(key).await?.as_deref()))
@@ -119,28 +120,67 @@ pub async fn history(
             has_more: false,
         });
     }
-    let range = RangeOption::between(
-        &keys::message(chat_id, bottom),
-        &keys::message(chat_id, top.saturating_add(1)),
-    );
     // With only `after`, read forward from it; otherwise the newest page below `before`.
     let forward = after.is_some() && before.is_none();
-    let range = if forward {
-        range.limit(limit + 1)
-    } else {
-        range.limit(limit + 1).reverse()
-    };
-    let rows = db.begin().get_range(range.snapshot()).await?;
-    let has_more = rows.len() > limit;
-    let mut messages = rows
-        .iter()
-        .take(limit)
-        .map(|(_, v)| decode::<Message>(v).map_err(Error::from))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (mut messages, has_more) = read_bounded(db, chat_id, bottom, top, limit, !forward).await?;
     if !forward {
         messages.reverse();
     }
     Ok(History { messages, has_more })
+}
+
+/// Messages read per store read while paging.
+const CHUNK: usize = 32;
+
+/// Up to `max` messages of `chat_id` with `seq` in `low..=high`, from the
+/// low end (the high end when `newest_first`) in the order read, and
+/// whether more lie beyond. A page stops early once its stored bytes would
+/// pass [`MAX_PAGE_TEXT_BYTES`] (it always holds one message), and is read
+/// in chunks, so a page of large messages never sits in memory whole.
+async fn read_bounded(
+    db: &Database,
+    chat_id: &str,
+    mut low: u64,
+    mut high: u64,
+    max: usize,
+    newest_first: bool,
+) -> Result<(Vec<Message>, bool), Error> {
+    let tx = db.begin();
+    let mut out: Vec<Message> = Vec::new();
+    let mut bytes = 0;
+    while low <= high {
+        let want = (max + 1 - out.len()).min(CHUNK);
+        let mut range = RangeOption::between(
+            &keys::message(chat_id, low),
+            &keys::message(chat_id, high.saturating_add(1)),
+        )
+        .limit(want)
+        .snapshot();
+        if newest_first {
+            range = range.reverse();
+        }
+        let rows = tx.get_range(range).await?;
+        let got = rows.len();
+        for (_, value) in &rows {
+            if out.len() == max || (!out.is_empty() && bytes + value.len() > MAX_PAGE_TEXT_BYTES) {
+                return Ok((out, true));
+            }
+            bytes += value.len();
+            let message: Message = decode(value)?;
+            if newest_first {
+                high = message.seq.saturating_sub(1);
+            } else if let Some(next) = message.seq.checked_add(1) {
+                low = next;
+            } else {
+                high = 0;
+            }
+            out.push(message);
+        }
+        if got < want || (newest_first && high == 0) {
+            break;
+        }
+    }
+    Ok((out, false))
 }
 
 /// Messages of `chat_id` with `seq` in `from..=to` visible to `user`, at
@@ -158,18 +198,8 @@ pub async fn replay(
     if from > to || from == 0 && to == 0 {
         return Ok(Vec::new());
     }
-    let end = if to == u64::MAX {
-        keys::message(chat_id, u64::MAX)
-    } else {
-        keys::message(chat_id, to + 1)
-    };
-    let range = RangeOption::between(&keys::message(chat_id, from.max(1)), &end)
-        .limit(max)
-        .snapshot();
-    let rows = db.begin().get_range(range).await?;
-    rows.iter()
-        .map(|(_, v)| decode::<Message>(v).map_err(Error::from))
-        .collect()
+    let (messages, _) = read_bounded(db, chat_id, from.max(1), to, max, false).await?;
+    Ok(messages)
 }
 
 /// Every chat `user` is or was in.

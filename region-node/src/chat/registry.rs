@@ -50,6 +50,7 @@ impl Registry {
 
     /// Hands `command` to the chat's task, starting one if none runs.
     pub(crate) async fn send(&self, chat_id: &str, mut command: Command) -> Result<(), Error> {
+        chat_core::rules::validate_id("chat_id", chat_id)?;
         for _ in 0..8 {
             let slot = {
                 let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());

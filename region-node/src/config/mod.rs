@@ -137,6 +137,12 @@ pub struct RawLimits {
     pub outbound_queue: Option<usize>,
     /// Seconds a user stays online after their last connection closes.
     pub presence_grace_secs: Option<u64>,
+    /// Accounts registered per client address in a burst, refilled over an hour.
+    pub registrations_per_address: Option<u32>,
+    /// Open WebSocket connections per device on this node.
+    pub connections_per_device: Option<u32>,
+    /// Users one connection may watch the presence of.
+    pub presence_subscriptions: Option<usize>,
 }
 
 /// Which store the node runs on.
@@ -184,6 +190,12 @@ pub struct Config {
     pub presence_grace: Duration,
     /// HTTPS and WSS; `None` serves plain HTTP.
     pub tls: Option<TlsConfig>,
+    /// Registrations per client address in a burst (refilled over an hour).
+    pub registrations_per_address: NonZeroU32,
+    /// Open WebSocket connections per device.
+    pub connections_per_device: usize,
+    /// Presence subscriptions per connection.
+    pub presence_subscriptions: usize,
 }
 
 /// Validated `[auth]`.
@@ -375,6 +387,21 @@ impl Config {
             ));
         }
         let presence_grace = Duration::from_secs(raw.limits.presence_grace_secs.unwrap_or(5));
+        let registrations_per_address = nonzero(
+            "limits.registrations_per_address",
+            raw.limits.registrations_per_address.unwrap_or(100),
+        )?;
+        let connections_per_device = nonzero(
+            "limits.connections_per_device",
+            raw.limits.connections_per_device.unwrap_or(8),
+        )?;
+        let presence_subscriptions = raw.limits.presence_subscriptions.unwrap_or(1000);
+        if !(1..=100_000).contains(&presence_subscriptions) {
+            return Err(invalid(
+                "limits.presence_subscriptions",
+                "must be between 1 and 100000",
+            ));
+        }
 
         let sabotage = args.sabotage;
         if let Some(mode) = sabotage
@@ -428,6 +455,9 @@ impl Config {
             outbound_queue,
             presence_grace,
             tls,
+            registrations_per_address,
+            connections_per_device: connections_per_device.get() as usize,
+            presence_subscriptions,
         })
     }
 }

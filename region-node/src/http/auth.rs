@@ -30,8 +30,13 @@ use crate::state::AppState;
 )]
 pub async fn register(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
+    state
+        .limits
+        .check_registration(peer.ip())
+        .map_err(ApiError::rate_limited)?;
     let user_id = state.accounts.register(request).await?;
     Ok((StatusCode::CREATED, Json(RegisterResponse { user_id })))
 }

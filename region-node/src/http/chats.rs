@@ -16,6 +16,7 @@ use crate::chat::reads;
 use crate::error::ApiError;
 use crate::state::AppState;
 use chat_core::Change;
+use chat_core::rules::{MAX_MEMBERS, validate_id};
 
 /// `POST /v1/chats` → 201 with a new chat, 200 with an existing direct chat.
 #[utoipa::path(
@@ -44,6 +45,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Chat>), ApiError> {
     match request {
         CreateChatRequest::Direct { peer } => {
+            validate_id("peer", &peer)?;
             let (chat, fresh) = state.chats.direct(&who.user_id, &peer).await?;
             let status = if fresh {
                 StatusCode::CREATED
@@ -58,6 +60,15 @@ pub async fn create(
             description,
             home_region,
         } => {
+            if members.len() > MAX_MEMBERS {
+                return Err(ApiError::new(
+                    ErrorCode::TooLarge,
+                    format!("a group has at most {MAX_MEMBERS} members"),
+                ));
+            }
+            for id in &members {
+                validate_id("members", id)?;
+            }
             let description = description.as_deref();
             let chat = match home_region {
                 Some(home) if home != state.config.region => {
@@ -202,8 +213,11 @@ pub async fn add_members(
     if request.user_ids.is_empty() {
         return Err(ApiError::bad_request("user_ids must not be empty"));
     }
-    if request.user_ids.len() > chat_core::rules::MAX_MEMBERS {
+    if request.user_ids.len() > MAX_MEMBERS {
         return Err(ApiError::new(ErrorCode::TooLarge, "too many user_ids"));
+    }
+    for id in &request.user_ids {
+        validate_id("user_ids", id)?;
     }
     state
         .chats
@@ -433,7 +447,10 @@ pub async fn history(
     Auth(who): Auth,
     Path(chat_id): Path<String>,
     ApiQuery(query): ApiQuery<HistoryQuery>,
-) -> Result<Json<History>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse as _;
+    // Held until the page is encoded: pages in memory at once are bounded.
+    let _turn = state.limits.history_turn().await;
     reads::history(
         state.chats.db(),
         &who.user_id,
@@ -443,7 +460,7 @@ pub async fn history(
         query.limit,
     )
     .await
-    .map(Json)
+    .map(|page| Json(page).into_response())
     .map_err(ApiError::from)
 }
 

@@ -1,5 +1,7 @@
 //! The HTTP API: the router and its handlers, one module per resource.
 //!
+//! - [`guard`]: size limits before routing, security headers, JSON bodies
+//!   on every error.
 //! - [`extract`]: JSON bodies and bearer authentication with protocol errors.
 //! - [`health`]: liveness and readiness.
 //! - [`auth`]: register, login, refresh, logout, devices.
@@ -12,6 +14,7 @@
 pub mod auth;
 pub mod chats;
 pub mod extract;
+pub mod guard;
 pub mod health;
 pub mod openapi;
 pub mod people;
@@ -78,7 +81,6 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ws", get(crate::ws::upgrade))
         .route("/v1/openapi.json", get(openapi::spec))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -86,11 +88,4 @@ pub fn router(state: AppState) -> Router {
 
 async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint")
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        protocol::ErrorCode::BadRequest,
-        "method not allowed on this endpoint",
-    )
 }

@@ -1,12 +1,12 @@
 //! `GET /v1/me`, `PATCH /v1/me`, `DELETE /v1/me` and public profiles.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use protocol::users::{DeleteAccountRequest, Me, UpdateProfileRequest, UserProfile};
 use serde::Deserialize;
 
-use super::extract::{ApiJson, Auth};
+use super::extract::{ApiJson, ApiQuery, Auth};
 use crate::accounts::{profile, profiles};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -150,6 +150,7 @@ pub async fn delete_me(
 
 /// Query of `GET /v1/users`.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ByUsername {
     username: Option<String>,
 }
@@ -174,11 +175,12 @@ pub struct ByUsername {
 pub async fn by_username(
     State(state): State<AppState>,
     Auth(_): Auth,
-    Query(query): Query<ByUsername>,
+    ApiQuery(query): ApiQuery<ByUsername>,
 ) -> Result<Json<UserProfile>, ApiError> {
     let username = query
         .username
         .ok_or_else(|| ApiError::bad_request("query parameter username is required"))?;
+    crate::accounts::validate::username(&username)?;
     let user = state.accounts.user_by_username(&username).await?;
     let user = user.ok_or_else(|| ApiError::not_found("no such user"))?;
     Ok(Json(profiles::overlay(&state.db, profile(&user)).await?))

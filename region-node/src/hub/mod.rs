@@ -1,8 +1,9 @@
 //! The hub: every WebSocket connection of this node, by user, and the
 //! fan-out of frames to them.
 //!
-//! Each connection has a bounded outbound queue. Fan-out never waits: a
-//! frame that does not fit closes that connection ("slow consumer"), and the
+//! Each connection has a bounded outbound queue (its [`Mailbox`]). Fan-out
+//! never waits: a frame that does not fit closes that connection ("slow
+//! consumer"), and the
 //! device catches up with `sync` after reconnecting, so one slow reader
 //! never slows anyone else. Frames are encoded once and shared as `Bytes`.
 //!
@@ -68,12 +69,74 @@ pub enum KillReason {
     Revoked,
 }
 
+/// Closes one connection, saying why.
+#[derive(Clone)]
+pub struct KillSwitch {
+    kill: CancellationToken,
+    reason: Arc<std::sync::Mutex<Option<KillReason>>>,
+}
+
+impl KillSwitch {
+    fn new() -> Self {
+        Self {
+            kill: CancellationToken::new(),
+            reason: Arc::default(),
+        }
+    }
+
+    /// Closes the connection for `reason` (the first reason given wins).
+    pub fn trip(&self, reason: KillReason) {
+        {
+            let mut slot = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+            slot.get_or_insert(reason);
+        }
+        self.kill.cancel();
+    }
+
+    /// Resolves once the connection is told to close.
+    pub async fn tripped(&self) {
+        self.kill.cancelled().await;
+    }
+
+    /// Whether the connection was told to close.
+    pub fn is_tripped(&self) -> bool {
+        self.kill.is_cancelled()
+    }
+
+    /// Why it was told to close.
+    pub fn reason(&self) -> Option<KillReason> {
+        *self.reason.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Where frames for one connection go: its queue, and its kill switch,
+/// tripped when the queue is full. Nothing is ever dropped silently: a
+/// frame either is queued or its connection closes as a slow consumer.
+#[derive(Clone)]
+pub struct Mailbox {
+    tx: mpsc::Sender<Outbound>,
+    switch: KillSwitch,
+}
+
+impl Mailbox {
+    /// Queues `out`, or closes the connection as a slow consumer.
+    pub fn offer(&self, out: Outbound) {
+        match self.tx.try_send(out) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if !self.switch.is_tripped() {
+                    tracing::info!("outbound queue full; closing slow consumer");
+                }
+                self.switch.trip(KillReason::SlowConsumer);
+            }
+        }
+    }
+}
+
 struct Connection {
     conn_id: u64,
     device_id: String,
-    tx: mpsc::Sender<Outbound>,
-    kill: CancellationToken,
-    reason: Arc<std::sync::Mutex<Option<KillReason>>>,
+    mailbox: Mailbox,
 }
 
 /// A registered connection's end of the hub.
@@ -83,16 +146,20 @@ pub struct Registration {
     /// Frames to write.
     pub rx: mpsc::Receiver<Outbound>,
     /// The sending end of the same queue (for presence subscriptions).
-    pub tx: mpsc::Sender<Outbound>,
+    pub mailbox: Mailbox,
     /// Cancelled when the hub wants the connection closed.
     pub kill: CancellationToken,
-    reason: Arc<std::sync::Mutex<Option<KillReason>>>,
 }
 
 impl Registration {
-    /// Why the hub cancelled `kill`.
+    /// Why the connection was told to close.
     pub fn kill_reason(&self) -> Option<KillReason> {
-        *self.reason.lock().unwrap_or_else(|e| e.into_inner())
+        self.mailbox.switch.reason()
+    }
+
+    /// The connection's kill switch.
+    pub fn switch(&self) -> KillSwitch {
+        self.mailbox.switch.clone()
     }
 }
 
@@ -122,17 +189,15 @@ impl Hub {
     pub fn register(&self, user: &str, device: &str) -> Registration {
         let conn_id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.queue);
-        let kill = CancellationToken::new();
-        let reason = Arc::new(std::sync::Mutex::new(None));
+        let switch = KillSwitch::new();
+        let mailbox = Mailbox { tx, switch };
         let first = {
             let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
             let conns = users.entry(user.to_owned()).or_default();
             conns.push(Connection {
                 conn_id,
                 device_id: device.to_owned(),
-                tx: tx.clone(),
-                kill: kill.clone(),
-                reason: reason.clone(),
+                mailbox: mailbox.clone(),
             });
             conns.len() == 1
         };
@@ -142,10 +207,19 @@ impl Hub {
         Registration {
             conn_id,
             rx,
-            tx,
-            kill,
-            reason,
+            kill: mailbox.switch.kill.clone(),
+            mailbox,
         }
+    }
+
+    /// Open connections of `user`'s `device` on this node.
+    pub fn device_connections(&self, user: &str, device: &str) -> usize {
+        let map = self.users.read().unwrap_or_else(|e| e.into_inner());
+        map.get(user)
+            .into_iter()
+            .flatten()
+            .filter(|c| c.device_id == device)
+            .count()
     }
 
     /// Removes a connection.
@@ -180,7 +254,7 @@ impl Hub {
         for user in users {
             for conn in map.get(user).into_iter().flatten() {
                 if Some(conn.conn_id) != except {
-                    offer(conn, out.clone());
+                    conn.mailbox.offer(out.clone());
                 }
             }
         }
@@ -191,8 +265,7 @@ impl Hub {
         let map = self.users.read().unwrap_or_else(|e| e.into_inner());
         for conn in map.get(user).into_iter().flatten() {
             if conn.device_id == device {
-                set_reason(conn, KillReason::Revoked);
-                conn.kill.cancel();
+                conn.mailbox.switch.trip(KillReason::Revoked);
             }
         }
     }
@@ -201,8 +274,7 @@ impl Hub {
     pub fn kill_user(&self, user: &str) {
         let map = self.users.read().unwrap_or_else(|e| e.into_inner());
         for conn in map.get(user).into_iter().flatten() {
-            set_reason(conn, KillReason::Revoked);
-            conn.kill.cancel();
+            conn.mailbox.switch.trip(KillReason::Revoked);
         }
     }
 
@@ -217,19 +289,4 @@ impl Hub {
         let map = self.users.read().unwrap_or_else(|e| e.into_inner());
         map.contains_key(user)
     }
-}
-
-fn offer(conn: &Connection, out: Outbound) {
-    if let Err(mpsc::error::TrySendError::Full(_)) = conn.tx.try_send(out) {
-        if !conn.kill.is_cancelled() {
-            tracing::info!(device = %conn.device_id, "outbound queue full; closing slow consumer");
-        }
-        set_reason(conn, KillReason::SlowConsumer);
-        conn.kill.cancel();
-    }
-}
-
-fn set_reason(conn: &Connection, reason: KillReason) {
-    let mut slot = conn.reason.lock().unwrap_or_else(|e| e.into_inner());
-    slot.get_or_insert(reason);
 }

@@ -13,13 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
+use protocol::Hlc;
 use protocol::frames::ServerFrame;
 use store::tuple::pack;
-use tokio::sync::mpsc;
 
-use protocol::Hlc;
-
-use super::Outbound;
+use super::{Mailbox, Outbound};
 use crate::clock::now_ms;
 use protocol::peer::MeshDelta;
 
@@ -33,8 +31,8 @@ struct State {
     pending: HashMap<String, u64>,
     /// Last time each user was seen, as far as this node knows.
     last_seen: HashMap<String, u64>,
-    /// Watchers of each user: connection id → its queue.
-    watchers: HashMap<String, HashMap<u64, mpsc::Sender<Outbound>>>,
+    /// Watchers of each user: connection id → its mailbox.
+    watchers: HashMap<String, HashMap<u64, Mailbox>>,
     /// What each connection watches, for cleanup.
     watching: HashMap<u64, HashSet<String>>,
     generation: u64,
@@ -51,6 +49,16 @@ struct Remote {
 }
 
 impl State {
+    /// Whether `conn` would watch more than `limit` users with `users` added.
+    fn would_exceed(&self, conn: u64, users: &[String], limit: usize) -> bool {
+        let held = self.watching.get(&conn);
+        let fresh: HashSet<&String> = users
+            .iter()
+            .filter(|u| !held.is_some_and(|h| h.contains(*u)))
+            .collect();
+        held.map_or(0, HashSet::len) + fresh.len() > limit
+    }
+
     /// Online anywhere, and the latest `last_seen` anyone knows.
     fn effective(&self, user: &str) -> (bool, u64) {
         let mut online = self.online.contains(user);
@@ -236,31 +244,50 @@ impl Presence {
         (false, self.stored_last_seen(user).await)
     }
 
-    /// Subscribes connection `conn` to `users`, answering each one's
-    /// current presence at once.
-    pub async fn subscribe(&self, conn: u64, tx: &mpsc::Sender<Outbound>, users: &[String]) {
-        let mut current = Vec::with_capacity(users.len());
-        for user in users {
-            let known = {
-                let mut state = self.lock();
+    /// Subscribes connection `conn` to `users`, unless that would make it
+    /// watch more than `limit` users (then nothing changes), and answers
+    /// each one's current presence as frames for the caller to write
+    /// itself: they do not pass through the connection's queue, which a
+    /// large subscription would overflow.
+    pub async fn subscribe(
+        &self,
+        conn: u64,
+        mailbox: &Mailbox,
+        users: &[String],
+        limit: usize,
+    ) -> Result<Vec<Bytes>, TooManySubscriptions> {
+        let mut known = Vec::with_capacity(users.len());
+        {
+            let mut state = self.lock();
+            if state.would_exceed(conn, users, limit) {
+                return Err(TooManySubscriptions { limit });
+            }
+            for user in users {
                 state
                     .watchers
                     .entry(user.clone())
                     .or_default()
-                    .insert(conn, tx.clone());
+                    .insert(conn, mailbox.clone());
                 state.watching.entry(conn).or_default().insert(user.clone());
                 let (online, seen) = state.effective(user);
-                (online || seen > 0).then_some((online, seen))
-            };
+                known.push((online || seen > 0).then_some((online, seen)));
+            }
+        }
+        let mut current = Vec::with_capacity(users.len());
+        for (user, known) in users.iter().zip(known) {
             let (online, last_seen) = match known {
                 Some(k) => k,
                 None => (false, self.stored_last_seen(user).await),
             };
             current.push(frame(user, online, last_seen));
         }
-        for f in current {
-            let _ = tx.try_send(Outbound::frame(f));
-        }
+        Ok(current)
+    }
+
+    /// Whether subscribing connection `conn` to `users` would make it
+    /// watch more than `limit` users.
+    pub fn would_exceed(&self, conn: u64, users: &[String], limit: usize) -> bool {
+        self.lock().would_exceed(conn, users, limit)
     }
 
     /// Drops every subscription of a closed connection.
@@ -301,8 +328,16 @@ fn frame(user: &str, online: bool, last_seen: u64) -> Bytes {
 fn broadcast(state: &State, user: &str, online: bool, last_seen: u64) {
     if let Some(watchers) = state.watchers.get(user) {
         let out = Outbound::frame(frame(user, online, last_seen));
-        for tx in watchers.values() {
-            let _ = tx.try_send(out.clone());
+        for mailbox in watchers.values() {
+            mailbox.offer(out.clone());
         }
     }
+}
+
+/// A subscription would pass the per-connection limit.
+#[derive(Debug, thiserror::Error)]
+#[error("a connection may watch at most {limit} users")]
+pub struct TooManySubscriptions {
+    /// The limit.
+    pub limit: usize,
 }

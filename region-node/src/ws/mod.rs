@@ -1,13 +1,16 @@
 //! WebSocket sessions at `GET /v1/ws?token=`.
 //!
 //! - [`close`]: close codes.
+//! - [`frames`]: client frames decoded strictly and checked against the limits.
 //! - [`session`]: one connection: reading frames and acting on them.
 //! - [`writer`]: the connection's writer: per-chat order, replay, coalesced writes.
 
 pub mod close;
+pub mod frames;
 pub mod session;
 pub mod writer;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -43,8 +46,14 @@ pub async fn upgrade(
     State(state): State<AppState>,
     Query(query): Query<WsQuery>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let ws = ws.map_err(|rejection| {
+        ApiError::bad_request(format!(
+            "{}; /v1/ws takes a WebSocket upgrade",
+            rejection.body_text()
+        ))
+    })?;
     let header_token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
@@ -55,6 +64,15 @@ pub async fn upgrade(
         .or(header_token)
         .ok_or_else(|| ApiError::unauthorized("missing token"))?;
     let who = state.accounts.authenticate(&token).await?;
+    let limit = state.config.connections_per_device;
+    if state.hub.device_connections(&who.user_id, &who.device_id) >= limit {
+        let mut refusal = ApiError::new(
+            protocol::ErrorCode::RateLimited,
+            format!("a device may have at most {limit} connections open"),
+        );
+        refusal.retry_after = Some(1);
+        return Err(refusal);
+    }
     if !state.is_ready() {
         return Err(ApiError::new(
             protocol::ErrorCode::HomeUnreachable,

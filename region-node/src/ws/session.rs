@@ -3,6 +3,15 @@
 //! The connection registers with the hub before anything else, so no
 //! message committed after `ready` can slip past it; the writer then keeps
 //! each chat gapless and duplicate-free (see [`super::writer`]).
+//!
+//! The reading half hands the writer what it needs to write through a
+//! bounded queue. Each frame that will be answered reserves its answer's
+//! slot before it is acted on, so a client that sends faster than it reads
+//! is slowed down (the reader stops reading) rather than losing answers;
+//! but the reader waits for a slot at most [`WRITE_STALL`]: a client that
+//! never reads is then closed as a slow consumer. However the session ends
+//! (a close, an error, a panic), its registration is dropped: the
+//! connection stops counting and its user may go offline.
 
 use std::time::Duration;
 
@@ -14,14 +23,23 @@ use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
 use super::close;
+use super::frames::{checked, transport_too_big};
 use super::writer::{Local, Writer};
 use crate::accounts::Principal;
+use crate::chat::presence_rule::{Watcher, may_see_presence};
 use crate::codec::frame as encode;
 use crate::error::ApiError;
+use crate::hub::{Hub, KillReason, KillSwitch};
+use crate::limits::WRITE_STALL;
+use crate::metrics::Metrics;
 use crate::state::AppState;
 
 /// A connection with no frame from the client for this long is dead.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Requests the reading half may have handed the writer and not yet seen
+/// written.
+const LOCAL_QUEUE: usize = 256;
 
 /// Serves one connection until it closes.
 pub async fn run(state: AppState, who: Principal, socket: WebSocket) {
@@ -29,19 +47,114 @@ pub async fn run(state: AppState, who: Principal, socket: WebSocket) {
     serve(state, who, socket).instrument(span).await;
 }
 
+/// The connection's place in the hub and the metrics, given back when
+/// dropped: on every way out of the session, a panic included.
+struct Registered {
+    hub: Hub,
+    metrics: Metrics,
+    user: String,
+    conn_id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.hub.unregister(&self.user, self.conn_id);
+        self.metrics.ws_disconnected();
+        tracing::debug!("disconnected");
+    }
+}
+
+/// The reading half's way to the writer.
+#[derive(Clone)]
+struct ToWriter {
+    tx: mpsc::Sender<Box<Local>>,
+    switch: KillSwitch,
+}
+
+/// A reserved place in the writer's queue.
+struct Slot(mpsc::OwnedPermit<Box<Local>>);
+
+impl Slot {
+    fn push(self, local: Local) {
+        self.0.send(Box::new(local));
+    }
+
+    fn frame(self, frame: &ServerFrame) {
+        self.push(Local::Frame(encode(frame)));
+    }
+
+    fn error(self, error: impl Into<ApiError>, reference: Option<String>) {
+        let error = error.into();
+        self.frame(&ServerFrame::Error {
+            code: error.code,
+            message: error.message,
+            reference,
+        });
+    }
+}
+
+impl ToWriter {
+    /// Waits for a place in the writer's queue, at most [`WRITE_STALL`]:
+    /// past that the connection closes as a slow consumer. `None` once
+    /// the connection is closing.
+    async fn slot(&self) -> Option<Slot> {
+        let reserve = tokio::time::timeout(WRITE_STALL, self.tx.clone().reserve_owned());
+        tokio::select! {
+            reserved = reserve => match reserved {
+                Ok(Ok(permit)) => Some(Slot(permit)),
+                Ok(Err(_closed)) => None,
+                Err(_stalled) => {
+                    self.switch.trip(KillReason::SlowConsumer);
+                    None
+                }
+            },
+            () = self.switch.tripped() => None,
+        }
+    }
+
+    async fn push(&self, local: Local) {
+        if let Some(slot) = self.slot().await {
+            slot.push(local);
+        }
+    }
+
+    async fn frame(&self, frame: &ServerFrame) {
+        if let Some(slot) = self.slot().await {
+            slot.frame(frame);
+        }
+    }
+
+    async fn error(&self, error: impl Into<ApiError>, reference: Option<String>) {
+        if let Some(slot) = self.slot().await {
+            slot.error(error, reference);
+        }
+    }
+}
+
 async fn serve(state: AppState, who: Principal, socket: WebSocket) {
     let registration = state.hub.register(&who.user_id, &who.device_id);
     state.metrics.ws_connected();
+    let _registered = Registered {
+        hub: state.hub.clone(),
+        metrics: state.metrics.clone(),
+        user: who.user_id.clone(),
+        conn_id: registration.conn_id,
+    };
     let conn_id = registration.conn_id;
     let (sink, mut stream) = socket.split();
-    let (local_tx, local_rx) = mpsc::channel::<Box<Local>>(256);
-    let ready = ServerFrame::Ready {
-        user_id: who.user_id.clone(),
-        device_id: who.device_id.clone(),
-        region: state.config.region.clone(),
-        hlc: state.hlc.now(),
+    let (local_tx, local_rx) = mpsc::channel::<Box<Local>>(LOCAL_QUEUE);
+    let to_writer = ToWriter {
+        tx: local_tx,
+        switch: registration.switch(),
     };
-    let _ = local_tx.send(Box::new(Local::Frame(encode(&ready)))).await;
+    to_writer
+        .frame(&ServerFrame::Ready {
+            user_id: who.user_id.clone(),
+            device_id: who.device_id.clone(),
+            region: state.config.region.clone(),
+            hlc: state.hlc.now(),
+        })
+        .await;
     let writer = Writer::new(state.clone(), who.clone(), sink);
     let kill = registration.kill.clone();
     let writer_task = tokio::spawn(writer.run(registration, local_rx).in_current_span());
@@ -52,22 +165,30 @@ async fn serve(state: AppState, who: Principal, socket: WebSocket) {
         let next = tokio::select! {
             () = kill.cancelled() => break None,
             () = shutdown.cancelled() => break Some((close::GOING_AWAY, "server shutting down")),
+            () = to_writer.tx.closed() => break None,
             next = tokio::time::timeout(IDLE_TIMEOUT, stream.next()) => next,
         };
         let message = match next {
             Err(_) => break Some((close::IDLE, "idle timeout")),
-            Ok(None) | Ok(Some(Err(_))) => break None,
+            Ok(None) => break None,
+            Ok(Some(Err(error))) if transport_too_big(&error) => {
+                break Some((close::TOO_BIG, "frame is over 1 MiB"));
+            }
+            Ok(Some(Err(_))) => break None,
             Ok(Some(Ok(message))) => message,
         };
         let text = match message {
             WsMessage::Text(text) => text,
+            WsMessage::Binary(bytes) if bytes.len() > MAX_FRAME_BYTES => {
+                break Some((close::TOO_BIG, "frame is over 1 MiB"));
+            }
             WsMessage::Binary(_) => {
-                reply_error(
-                    &local_tx,
-                    ApiError::bad_request("binary frames are not part of the protocol"),
-                    None,
-                )
-                .await;
+                to_writer
+                    .error(
+                        ApiError::bad_request("binary frames are not part of the protocol"),
+                        None,
+                    )
+                    .await;
                 continue;
             }
             WsMessage::Close(_) => break None,
@@ -76,72 +197,42 @@ async fn serve(state: AppState, who: Principal, socket: WebSocket) {
         if text.len() > MAX_FRAME_BYTES {
             break Some((close::TOO_BIG, "frame is over 1 MiB"));
         }
-        let frame: ClientFrame = match serde_json::from_str(text.as_str()) {
-            Ok(frame) => frame,
-            Err(e) => {
-                reply_error(
-                    &local_tx,
-                    ApiError::bad_request(format!("malformed frame: {e}")),
-                    None,
-                )
-                .await;
-                continue;
+        match checked(text.as_str()) {
+            Ok(frame) => {
+                // Boxed: the handler's state would otherwise sit inside every
+                // idle connection's future.
+                Box::pin(handle(&state, &who, conn_id, &to_writer, frame)).await;
             }
-        };
-        // Boxed: the handler's state would otherwise sit inside every idle
-        // connection's future.
-        Box::pin(handle(&state, &who, conn_id, &local_tx, frame)).await;
+            Err(error) => to_writer.error(error, None).await,
+        }
     };
-    let _ = local_tx
-        .send(Box::new(Local::Close(close_with.map(|(code, reason)| {
-            CloseFrame {
-                code,
-                reason: reason.into(),
-            }
-        }))))
-        .await;
-    drop(local_tx);
-    let registration = writer_task.await.ok();
-    if let Some(reason) = registration.as_ref().and_then(|r| r.kill_reason()) {
+    let close = Local::Close(close_with.map(|(code, reason)| CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
+    if to_writer.tx.try_send(Box::new(close)).is_err() {
+        // The queue is full or the writer gone: the kill ends it either way.
+        to_writer.switch.trip(KillReason::SlowConsumer);
+    }
+    drop(to_writer);
+    if let Ok(registration) = writer_task.await
+        && let Some(reason) = registration.kill_reason()
+    {
         tracing::info!(?reason, "closed by the server");
     }
-    state.hub.unregister(&who.user_id, conn_id);
-    state.metrics.ws_disconnected();
-    tracing::debug!("disconnected");
-}
-
-/// Queues `local` for the writer without waiting: when the queue is full
-/// (the writer is behind), a task waits for room.
-fn queue(to: &mpsc::Sender<Box<Local>>, local: Local) {
-    if let Err(mpsc::error::TrySendError::Full(local)) = to.try_send(Box::new(local)) {
-        let to = to.clone();
-        tokio::spawn(async move {
-            let _ = to.send(local).await;
-        });
-    }
-}
-
-async fn reply_error(
-    local: &mpsc::Sender<Box<Local>>,
-    error: impl Into<ApiError>,
-    reference: Option<String>,
-) {
-    let error = error.into();
-    let frame = ServerFrame::Error {
-        code: error.code,
-        message: error.message,
-        reference,
-    };
-    let _ = local.send(Box::new(Local::Frame(encode(&frame)))).await;
 }
 
 async fn handle(
     state: &AppState,
     who: &Principal,
     conn_id: u64,
-    local: &mpsc::Sender<Box<Local>>,
+    out: &ToWriter,
     frame: ClientFrame,
 ) {
+    // Every frame may be answered: its answer's place is reserved first.
+    let Some(slot) = out.slot().await else {
+        return;
+    };
     match frame {
         ClientFrame::Send {
             chat_id,
@@ -149,103 +240,151 @@ async fn handle(
             text,
         } => {
             if state.limits.check_send(&who.device_id).is_err() {
-                reply_error(
-                    local,
+                slot.error(
                     ApiError::new(ErrorCode::RateLimited, "sending too fast; slow down"),
                     Some(client_msg_id),
-                )
-                .await;
+                );
                 return;
             }
-            // The chat's task queues the answer itself, without a task
-            // per send waiting for it.
-            let answer_to = local.clone();
+            // The chat's task hands the answer over itself, into the
+            // reserved place, without a task per send waiting for it.
             let metrics = state.metrics.clone();
             let (chat, key) = (chat_id.clone(), client_msg_id.clone());
+            // Whichever answers first (the task, or a refusal here) takes it.
+            let slot_cell = std::sync::Arc::new(std::sync::Mutex::new(Some(slot)));
+            let held = slot_cell.clone();
             let then = move |outcome: Result<chat_core::Appended, crate::chat::Error>| {
-                let frame = match outcome {
+                let Some(slot) = held.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+                    return;
+                };
+                match outcome {
                     Ok(appended) => {
                         metrics.message_sent();
-                        ServerFrame::Sent {
+                        slot.frame(&ServerFrame::Sent {
                             client_msg_id: key,
                             chat_id: chat,
                             seq: appended.seq,
                             hlc: appended.hlc,
                             status: appended.status,
-                        }
+                        });
                     }
-                    Err(e) => {
-                        let e = ApiError::from(e);
-                        ServerFrame::Error {
-                            code: e.code,
-                            message: e.message,
-                            reference: Some(key),
-                        }
-                    }
-                };
-                queue(&answer_to, Local::Frame(encode(&frame)));
+                    Err(e) => slot.error(e, Some(key)),
+                }
             };
-            match state
+            if let Err(e) = state
                 .chats
                 .send_then(&who.user_id, &chat_id, &client_msg_id, &text, false, then)
                 .await
             {
-                Ok(()) => {}
-                Err(e) => reply_error(local, e, Some(client_msg_id)).await,
+                let slot = slot_cell.lock().unwrap_or_else(|e| e.into_inner()).take();
+                if let Some(slot) = slot {
+                    slot.error(e, Some(client_msg_id));
+                }
             }
         }
-        ClientFrame::Ack { chat_id, seq } => marks(state, who, local, chat_id, seq, 0),
-        ClientFrame::Read { chat_id, seq } => marks(state, who, local, chat_id, seq, seq),
+        ClientFrame::Ack { chat_id, seq } => marks(state, who, slot, chat_id, seq, 0),
+        ClientFrame::Read { chat_id, seq } => marks(state, who, slot, chat_id, seq, seq),
         ClientFrame::Typing { chat_id, active } => {
+            if let Err(wait) = state.limits.check_typing(&who.device_id) {
+                slot.error(ApiError::rate_limited(wait), Some(chat_id));
+                return;
+            }
             match state.chats.typing(&who.user_id, &chat_id, active).await {
                 Ok(answer) => {
-                    let local = local.clone();
                     tokio::spawn(async move {
                         if let Ok(Err(e)) = answer.await {
-                            reply_error(&local, e, Some(chat_id)).await;
+                            slot.error(e, Some(chat_id));
                         }
                     });
                 }
-                Err(e) => reply_error(local, e, Some(chat_id)).await,
+                Err(e) => slot.error(e, Some(chat_id)),
             }
         }
-        ClientFrame::Sync { cursors } => {
-            let _ = local.send(Box::new(Local::Sync(cursors))).await;
-        }
+        ClientFrame::Sync { cursors } => slot.push(Local::Sync(cursors)),
         ClientFrame::PresenceSubscribe { user_ids } => {
-            if user_ids.len() > 1000 {
-                reply_error(
-                    local,
-                    ApiError::new(ErrorCode::TooLarge, "at most 1000 users per subscription"),
-                    None,
-                )
-                .await;
+            drop(slot);
+            subscribe(state, who, conn_id, out, user_ids).await;
+        }
+        ClientFrame::Ping { nonce } => slot.frame(&ServerFrame::Pong { nonce }),
+    }
+}
+
+/// Subscribes to the users the caller may see; the others are named in
+/// one `forbidden` error.
+async fn subscribe(
+    state: &AppState,
+    who: &Principal,
+    conn_id: u64,
+    out: &ToWriter,
+    user_ids: Vec<String>,
+) {
+    let reference = Some("presence_subscribe".to_owned());
+    let limit = state.config.presence_subscriptions;
+    if state.hub.presence.would_exceed(conn_id, &user_ids, limit) {
+        out.error(
+            ApiError::new(
+                ErrorCode::TooLarge,
+                format!("a connection may watch at most {limit} users"),
+            ),
+            reference,
+        )
+        .await;
+        return;
+    }
+    let watcher = match Watcher::load(state.chats.db(), &who.user_id).await {
+        Ok(watcher) => watcher,
+        Err(e) => {
+            out.error(e, reference).await;
+            return;
+        }
+    };
+    let mut visible = Vec::with_capacity(user_ids.len());
+    let mut hidden = Vec::new();
+    for user in user_ids {
+        match may_see_presence(state.chats.db(), &watcher, &user).await {
+            Ok(true) => visible.push(user),
+            Ok(false) => hidden.push(user),
+            Err(e) => {
+                out.error(e, reference).await;
                 return;
             }
-            let _ = local
-                .send(Box::new(Local::Presence(conn_id, user_ids)))
-                .await;
         }
-        ClientFrame::Ping { nonce } => {
-            let _ = local
-                .send(Box::new(Local::Frame(encode(&ServerFrame::Pong { nonce }))))
-                .await;
-        }
+    }
+    if !hidden.is_empty() {
+        let shown: Vec<&str> = hidden.iter().take(5).map(String::as_str).collect();
+        let more = hidden.len().saturating_sub(shown.len());
+        let message = format!(
+            "presence is visible only to people who share a chat: {}{}",
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+        out.error(
+            ApiError::new(ErrorCode::Forbidden, message),
+            reference.clone(),
+        )
+        .await;
+    }
+    if !visible.is_empty() {
+        out.push(Local::Presence(conn_id, visible)).await;
     }
 }
 
 fn marks(
     state: &AppState,
     who: &Principal,
-    local: &mpsc::Sender<Box<Local>>,
+    slot: Slot,
     chat_id: String,
     delivered: u64,
     read: u64,
 ) {
-    let (chats, user, local) = (state.chats.clone(), who.user_id.clone(), local.clone());
+    let (chats, user) = (state.chats.clone(), who.user_id.clone());
     tokio::spawn(async move {
         if let Err(e) = chats.marks(&user, &chat_id, delivered, read).await {
-            reply_error(&local, e, Some(chat_id)).await;
+            slot.error(e, Some(chat_id));
         }
     });
 }

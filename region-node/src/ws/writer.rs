@@ -6,6 +6,10 @@
 //! first. `sync` replays from the client's cursors, skipping what this
 //! connection already wrote, then answers `synced`. Queued frames are fed
 //! to the socket together and flushed once.
+//!
+//! A write that stalls for [`WRITE_STALL`] (the client does not read), or
+//! any write once the hub has told the connection to close, ends the
+//! writer: a client that never reads cannot hold its connection open.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -23,7 +27,9 @@ use crate::chat::reads;
 use crate::codec::frame as encode;
 use crate::error::ApiError;
 use crate::hub::{Outbound, Registration};
+use crate::limits::WRITE_STALL;
 use crate::state::AppState;
+use tokio_util::sync::CancellationToken;
 
 /// Requests from the reading half.
 pub enum Local {
@@ -43,6 +49,8 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 const COALESCE: usize = 64;
 /// Messages read from the store per replay page.
 const PAGE: usize = 500;
+/// How long the close frame may take to write.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Copy)]
 struct Cursor {
@@ -58,6 +66,13 @@ pub struct Writer {
     who: Principal,
     sink: SplitSink<WebSocket, WsMessage>,
     cursors: HashMap<String, Cursor>,
+    /// Cancelled when the hub closes the connection; pending writes stop.
+    kill: CancellationToken,
+}
+
+/// Why a write gave up.
+fn stalled(why: &'static str) -> axum::Error {
+    axum::Error::new(std::io::Error::new(std::io::ErrorKind::TimedOut, why))
 }
 
 type WriteResult = Result<(), axum::Error>;
@@ -78,7 +93,44 @@ impl Writer {
             who,
             sink,
             cursors: HashMap::new(),
+            kill: CancellationToken::new(),
         }
+    }
+
+    /// Runs one write: it fails once it stalls past [`WRITE_STALL`] or the
+    /// connection is told to close.
+    async fn io(
+        kill: &CancellationToken,
+        write: impl std::future::Future<Output = WriteResult>,
+    ) -> WriteResult {
+        tokio::select! {
+            result = tokio::time::timeout(WRITE_STALL, write) => {
+                result.unwrap_or_else(|_| Err(stalled("write stalled; slow consumer")))
+            }
+            () = kill.cancelled() => Err(stalled("connection closed by the server")),
+        }
+    }
+
+    /// Queues a message on the socket.
+    async fn put(&mut self, message: WsMessage) -> WriteResult {
+        Self::io(&self.kill, self.sink.feed(message)).await
+    }
+
+    /// Writes everything queued.
+    async fn flush(&mut self) -> WriteResult {
+        Self::io(&self.kill, self.sink.flush()).await
+    }
+
+    /// Writes a message at once.
+    async fn send(&mut self, message: WsMessage) -> WriteResult {
+        Self::io(&self.kill, self.sink.send(message)).await
+    }
+
+    /// The last write, a close frame: bounded in time, not by the kill (a
+    /// client that does not read never sees it).
+    async fn close(&mut self, frame: CloseFrame) {
+        let close = self.sink.send(WsMessage::Close(Some(frame)));
+        let _ = tokio::time::timeout(CLOSE_WAIT, close).await;
     }
 
     /// Writes until told to close or the socket fails; hands the hub
@@ -88,6 +140,7 @@ impl Writer {
         mut reg: Registration,
         mut local: mpsc::Receiver<Box<Local>>,
     ) -> Registration {
+        self.kill = reg.kill.clone();
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
         loop {
@@ -98,7 +151,7 @@ impl Writer {
                     Some(Local::Close(frame)) => {
                         let frame = frame.or_else(|| reg.kill.is_cancelled().then(|| kill_close(reg.kill_reason())));
                         if let Some(frame) = frame {
-                            let _ = self.sink.send(WsMessage::Close(Some(frame))).await;
+                            self.close(frame).await;
                         }
                         Ok(false)
                     }
@@ -111,39 +164,59 @@ impl Writer {
                     Some(l) => Box::pin(self.local(l, &reg)).await.map(|()| true),
                 },
                 () = reg.kill.cancelled() => {
-                    let _ = self.sink.send(WsMessage::Close(Some(kill_close(reg.kill_reason())))).await;
+                    self.close(kill_close(reg.kill_reason())).await;
                     Ok(false)
                 }
                 out = reg.rx.recv() => match out {
                     None => Ok(false),
                     Some(first) => self.outbound(first, &mut reg.rx).await.map(|()| true),
                 },
-                _ = ping.tick() => self.sink.send(WsMessage::Ping(Bytes::new())).await.map(|()| true),
+                _ = ping.tick() => self.send(WsMessage::Ping(Bytes::new())).await.map(|()| true),
             };
             match step {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(error) => {
                     tracing::debug!(%error, "write failed");
+                    if reg.kill.is_cancelled() {
+                        self.close(kill_close(reg.kill_reason())).await;
+                    }
                     break;
                 }
             }
         }
-        let _ = self.sink.close().await;
+        let _ = tokio::time::timeout(CLOSE_WAIT, self.sink.close()).await;
         reg
     }
 
     async fn local(&mut self, local: Local, reg: &Registration) -> WriteResult {
         match local {
-            Local::Frame(bytes) => self.sink.send(text(bytes)).await,
+            Local::Frame(bytes) => self.send(text(bytes)).await,
             Local::Sync(cursors) => self.sync(cursors).await,
             Local::Presence(conn, users) => {
-                self.state
+                let limit = self.state.config.presence_subscriptions;
+                let subscribed = self
+                    .state
                     .hub
                     .presence
-                    .subscribe(conn, &reg.tx, &users)
+                    .subscribe(conn, &reg.mailbox, &users, limit)
                     .await;
-                Ok(())
+                match subscribed {
+                    Ok(frames) => {
+                        for frame in frames {
+                            self.put(text(frame)).await?;
+                        }
+                        self.flush().await
+                    }
+                    Err(too_many) => {
+                        let frame = ServerFrame::Error {
+                            code: protocol::ErrorCode::TooLarge,
+                            message: too_many.to_string(),
+                            reference: Some("presence_subscribe".into()),
+                        };
+                        self.send(text(encode(&frame))).await
+                    }
+                }
             }
             Local::Close(_) => Ok(()),
         }
@@ -152,9 +225,9 @@ impl Writer {
     /// Writes a frame of the connection's own and the hub's queued frames
     /// after it, flushed once.
     async fn frame(&mut self, bytes: Bytes, rx: &mut mpsc::Receiver<Outbound>) -> WriteResult {
-        self.sink.feed(text(bytes)).await?;
+        self.put(text(bytes)).await?;
         self.drain(rx, COALESCE - 1).await?;
-        self.sink.flush().await
+        self.flush().await
     }
 
     /// Feeds up to `most` frames already queued by the hub.
@@ -175,12 +248,12 @@ impl Writer {
     ) -> WriteResult {
         self.feed(first).await?;
         self.drain(rx, COALESCE - 1).await?;
-        self.sink.flush().await
+        self.flush().await
     }
 
     async fn feed(&mut self, out: Outbound) -> WriteResult {
         match out {
-            Outbound::Frame(bytes) => self.sink.feed(text(Bytes::clone(&bytes))).await,
+            Outbound::Frame(bytes) => self.put(text(Bytes::clone(&bytes))).await,
             Outbound::Message(delivery) => {
                 let (chat_id, seq, frame) =
                     (&delivery.chat_id, delivery.seq, delivery.frame.clone());
@@ -194,7 +267,7 @@ impl Writer {
                                 last: seq,
                             },
                         );
-                        self.sink.feed(text(frame)).await
+                        self.put(text(frame)).await
                     }
                     Some(c) if seq <= c.last => Ok(()),
                     Some(c) => {
@@ -204,7 +277,7 @@ impl Writer {
                         if let Some(c) = self.cursors.get_mut(chat_id.as_ref()) {
                             c.last = seq;
                         }
-                        self.sink.feed(text(frame)).await
+                        self.put(text(frame)).await
                     }
                 }
             }
@@ -235,8 +308,7 @@ impl Writer {
                 break;
             };
             for message in page {
-                self.sink
-                    .feed(text(encode(&ServerFrame::Message(message))))
+                self.put(text(encode(&ServerFrame::Message(message))))
                     .await?;
             }
             if let Some(c) = self.cursors.get_mut(chat_id) {
@@ -264,7 +336,7 @@ impl Writer {
                     message: error.message,
                     reference: Some("sync".into()),
                 };
-                return self.sink.send(text(encode(&frame))).await;
+                return self.send(text(encode(&frame))).await;
             }
         };
         let mut done = BTreeMap::new();
@@ -291,10 +363,9 @@ impl Writer {
             self.fill(&chat_id, start + 1, u64::MAX).await?;
             let last = self.cursors.get(&chat_id).map_or(start, |c| c.last);
             done.insert(chat_id, last);
-            self.sink.flush().await?;
+            self.flush().await?;
         }
-        self.sink
-            .send(text(encode(&ServerFrame::Synced { cursors: done })))
+        self.send(text(encode(&ServerFrame::Synced { cursors: done })))
             .await
     }
 

@@ -16,6 +16,28 @@ pub async fn oversized_values_are_rejected(db: &Database) {
     assert_eq!(get(db, &space.pack(&("small",))).await, None);
 }
 
+/// Reading a key longer than any the store holds (70,000 bytes, past every
+/// engine's own limit) is an error, not a panic; ranges with such ends too.
+pub async fn oversized_keys_are_refused_on_reads(db: &Database) {
+    let space = fresh_subspace("too-long-key");
+    let long = space.pack(&("k".repeat(70_000),));
+    let tx = db.begin();
+    let err = tx.get(&long).await.expect_err("oversized key read");
+    assert!(matches!(err, StoreError::TooLarge), "got {err:?}");
+    let err = tx
+        .get_snapshot(&long)
+        .await
+        .expect_err("oversized snapshot read");
+    assert!(matches!(err, StoreError::TooLarge), "got {err:?}");
+    let err = tx
+        .get_range(RangeOption::prefix(&long))
+        .await
+        .expect_err("oversized range");
+    assert!(matches!(err, StoreError::TooLarge), "got {err:?}");
+    // The transaction still works for ordinary keys.
+    assert_eq!(tx.get(&space.pack(&("small",))).await.expect("get"), None);
+}
+
 /// After commit, a transaction (any clone of it) refuses reads and a second commit with
 /// [`StoreError::AlreadyCommitted`]; read-only transactions commit trivially.
 pub async fn committed_transactions_refuse_reuse(db: &Database) {

@@ -39,7 +39,8 @@ pub use isolation::{
     transfers_preserve_the_total, write_only_transactions_never_conflict,
 };
 pub use lifecycle::{
-    committed_transactions_refuse_reuse, durable_after_reopen, oversized_values_are_rejected,
+    committed_transactions_refuse_reuse, durable_after_reopen, oversized_keys_are_refused_on_reads,
+    oversized_values_are_rejected,
 };
 pub use own_writes::{
     atomic_add_concurrent_total, atomic_add_semantics, read_your_writes, read_your_writes_in_ranges,
@@ -74,6 +75,7 @@ pub async fn run_all(db: &Database) {
     atomic_add_conflicts_with_readers(db).await;
     clear_range_conflicts_with_readers(db).await;
     oversized_values_are_rejected(db).await;
+    oversized_keys_are_refused_on_reads(db).await;
     committed_transactions_refuse_reuse(db).await;
 }
 

@@ -88,6 +88,10 @@ impl LayerTransaction {
 #[async_trait]
 impl BackendTransaction for LayerTransaction {
     async fn get(&self, key: &[u8], snapshot: bool) -> Result<Option<Vec<u8>>, StoreError> {
+        // No stored key is longer; engines may panic on keys past their own limits.
+        if key.len() > MAX_KEY_BYTES {
+            return Err(StoreError::TooLarge);
+        }
         let view = self.readable_view()?;
         let lookup = self.open_state()?.writes.lookup(key);
         let delta = match lookup {
@@ -106,6 +110,9 @@ impl BackendTransaction for LayerTransaction {
     }
 
     async fn get_range(&self, range: RangeOption) -> Result<Vec<KeyValue>, StoreError> {
+        if range.begin.len() > MAX_KEY_BYTES + 1 || range.end.len() > MAX_KEY_BYTES + 1 {
+            return Err(StoreError::TooLarge);
+        }
         let view = self.readable_view()?;
         if range.begin >= range.end {
             return Ok(Vec::new());

@@ -51,6 +51,7 @@ login_failures_per_username = 1000000
 [limits]
 sends_per_second = 100000
 send_burst = 100000
+registrations_per_address = 1000000
 "#;
 
 impl Target {
