@@ -18,8 +18,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use client::Client;
 use client::session::{self, Session};
+use client::{Client, Tls};
 
 use crate::saved::with_session;
 
@@ -38,6 +38,11 @@ struct Cli {
     /// Directory holding the saved session [default: $XDG_CONFIG_HOME/chatmesh].
     #[arg(long, env = "CHATMESH_CONFIG_DIR", global = true)]
     config_dir: Option<PathBuf>,
+    /// A CA certificate (PEM) to trust for an https server besides the
+    /// system's roots, e.g. the one `region-node dev-cert` made; `login`
+    /// saves it with the session.
+    #[arg(long, env = "CHATMESH_CA_CERT", global = true)]
+    ca_cert: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -181,6 +186,10 @@ fn parse_role(role: &str) -> Result<protocol::chats::Role, String> {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let dir = cli.config_dir.clone().unwrap_or_else(session::default_dir);
+    let tls = match &cli.ca_cert {
+        Some(path) => Tls::with_ca_file(path)?,
+        None => Tls::system(),
+    };
     match cli.command {
         Command::Register {
             username,
@@ -188,7 +197,7 @@ async fn main() -> anyhow::Result<()> {
             password,
         } => {
             let password = password_or_stdin(password)?;
-            let user_id = Client::new(&cli.server)?
+            let user_id = Client::with_tls(&cli.server, &tls)?
                 .register(&username, &password, display_name.as_deref())
                 .await
                 .context("register")?;
@@ -200,7 +209,7 @@ async fn main() -> anyhow::Result<()> {
             password,
         } => {
             let password = password_or_stdin(password)?;
-            let tokens = Client::new(&cli.server)?
+            let tokens = Client::with_tls(&cli.server, &tls)?
                 .login(&username, &password, Some(&device_name))
                 .await
                 .context("log in")?;
@@ -210,6 +219,13 @@ async fn main() -> anyhow::Result<()> {
                 device_id: tokens.device_id,
                 access_token: tokens.access_token,
                 refresh_token: tokens.refresh_token,
+                // Absolute, so later commands find it from any directory.
+                ca_cert: cli
+                    .ca_cert
+                    .as_deref()
+                    .map(std::fs::canonicalize)
+                    .transpose()
+                    .context("resolve --ca-cert")?,
             };
             session.save(&dir)?;
             println!("logged in as {username} on device {}", session.device_id);
