@@ -186,10 +186,17 @@ impl ChatCore {
                 active,
                 remote,
             } => {
-                let exists = self.record().map(|_| Reply::Done);
+                // Only current members type; anyone else is told so.
+                let allowed = self.record().and_then(|_| {
+                    if self.members.is_current(&user) {
+                        Ok(Reply::Done)
+                    } else {
+                        Err(ChatError::NotMember)
+                    }
+                });
                 self.set_typing(now, &user, active, remote);
                 if let Some(token) = token {
-                    self.reply(token, exists);
+                    self.reply(token, allowed);
                 }
             }
             Input::Meta { token, fields } => {
