@@ -4,11 +4,14 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /v1/auth/register`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// 3–32 characters of `a-z 0-9 _ . -`, unique across the mesh.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9_.-]{3,32}$"))]
     pub username: String,
     /// At least 8 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8))]
     pub password: String,
     /// Shown to other users; defaults to the username.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -17,6 +20,7 @@ pub struct RegisterRequest {
 
 /// Answer to a successful registration (201).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterResponse {
     /// The new user's id.
     pub user_id: String,
@@ -24,6 +28,7 @@ pub struct RegisterResponse {
 
 /// `POST /v1/auth/login`; every login creates a new device.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The account's username.
@@ -37,6 +42,7 @@ pub struct LoginRequest {
 
 /// Tokens handed out by login and refresh.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     /// The account.
     pub user_id: String,
@@ -52,6 +58,7 @@ pub struct TokenResponse {
 
 /// `POST /v1/auth/refresh`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The most recent refresh token of the device.
@@ -60,6 +67,7 @@ pub struct RefreshRequest {
 
 /// One device of the caller, as `GET /v1/devices` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceInfo {
     /// The device's id.
     pub device_id: String,
@@ -75,6 +83,7 @@ pub struct DeviceInfo {
 
 /// `GET /v1/devices`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DevicesResponse {
     /// The caller's devices that are not revoked, oldest first.
     pub devices: Vec<DeviceInfo>,

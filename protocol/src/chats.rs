@@ -6,6 +6,7 @@ use crate::hlc::Hlc;
 
 /// Direct (two people) or group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChatKind {
     /// A 1:1 chat; exactly one per pair of users.
@@ -16,6 +17,7 @@ pub enum ChatKind {
 
 /// A member's role in a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Plain member.
@@ -28,6 +30,7 @@ pub enum Role {
 
 /// `POST /v1/chats`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CreateChatRequest {
     /// The direct chat with `peer`, created if it does not exist.
@@ -54,6 +57,7 @@ pub enum CreateChatRequest {
 
 /// A member as `GET /v1/chats/{chat_id}` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberInfo {
     /// The member.
     pub user_id: String,
@@ -65,6 +69,7 @@ pub struct MemberInfo {
 
 /// A chat with its members (`GET /v1/chats/{chat_id}`, `chat` frames).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Chat {
     /// The chat's id.
     pub chat_id: String,
@@ -94,6 +99,7 @@ pub struct Chat {
 
 /// One entry of `GET /v1/chats`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatSummary {
     /// The chat's id.
     pub chat_id: String,
@@ -121,6 +127,7 @@ pub struct ChatSummary {
 
 /// `GET /v1/chats`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatList {
     /// The caller's chats, most recently active first.
     pub chats: Vec<ChatSummary>,
@@ -128,6 +135,7 @@ pub struct ChatList {
 
 /// `PATCH /v1/chats/{chat_id}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateChatRequest {
     /// New title, 1–256 characters.
@@ -140,6 +148,7 @@ pub struct UpdateChatRequest {
 
 /// `POST /v1/chats/{chat_id}/members`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddMembersRequest {
     /// Users to add.
@@ -148,6 +157,7 @@ pub struct AddMembersRequest {
 
 /// `PATCH /v1/chats/{chat_id}/members/{user_id}` (the owner only).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetRoleRequest {
     /// `admin` or `member` grants or revokes the admin role; `owner` hands
@@ -157,6 +167,7 @@ pub struct SetRoleRequest {
 
 /// `PUT /v1/chats/{chat_id}/settings`: the caller's own settings of a chat.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChatSettings {
     /// No push for this chat before this time (ms since the Unix epoch);
@@ -166,6 +177,7 @@ pub struct ChatSettings {
 
 /// Text or a system event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MessageKind {
     /// A user's text message.
@@ -176,6 +188,7 @@ pub enum MessageKind {
 
 /// What a system message records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SystemEvent {
     /// The chat was created (first message of every group).
@@ -201,6 +214,7 @@ pub enum SystemEvent {
 
 /// A message in a chat's log, as history and `message` frames carry it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     /// The chat.
     pub chat_id: String,
@@ -231,6 +245,7 @@ pub struct Message {
 
 /// `POST /v1/chats/{chat_id}/messages`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SendMessageRequest {
     /// The sender's idempotency key, 1–128 characters.
@@ -241,6 +256,7 @@ pub struct SendMessageRequest {
 
 /// Whether a send is sequenced or held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SendStatus {
     /// Committed by the home region with its `seq`.
@@ -251,6 +267,7 @@ pub enum SendStatus {
 
 /// Answer to a send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendMessageResponse {
     /// The chat.
     pub chat_id: String,
@@ -266,6 +283,7 @@ pub struct SendMessageResponse {
 
 /// `GET /v1/chats/{chat_id}/messages`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct History {
     /// Messages in ascending `seq` order.
     pub messages: Vec<Message>,
@@ -275,6 +293,7 @@ pub struct History {
 
 /// `POST /v1/chats/{chat_id}/read`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReadRequest {
     /// Everything up to this `seq` is read.

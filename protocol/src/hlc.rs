@@ -52,6 +52,23 @@ impl<'de> Deserialize<'de> for Hlc {
     }
 }
 
+/// In the OpenAPI spec an HLC is its wire form: 16 lowercase hex digits.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Hlc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .pattern(Some("^[0-9a-f]{16}$"))
+            .description(Some(
+                "hybrid logical clock: 48 bits of milliseconds, 16 of counter, as hex",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Hlc {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

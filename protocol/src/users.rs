@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /v1/me`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// The caller's user id.
     pub user_id: String,
@@ -23,6 +24,7 @@ pub struct Me {
 
 /// `GET /v1/users/{user_id}` and `GET /v1/users?username=`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserProfile {
     /// The user's id.
     pub user_id: String,
@@ -43,6 +45,7 @@ pub struct UserProfile {
 
 /// `PATCH /v1/me`: fields to change; absent ones stay.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProfileRequest {
     /// New display name, 1–64 characters.
@@ -59,6 +62,7 @@ pub struct UpdateProfileRequest {
 
 /// A user with their presence, as `GET /v1/contacts` lists them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     /// The profile.
     #[serde(flatten)]
@@ -72,6 +76,7 @@ pub struct Contact {
 
 /// `GET /v1/contacts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactList {
     /// The caller's contacts, by user id.
     pub contacts: Vec<Contact>,
@@ -79,6 +84,7 @@ pub struct ContactList {
 
 /// `GET /v1/blocks`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockList {
     /// The users the caller has blocked, by user id.
     pub blocks: Vec<UserProfile>,
@@ -86,6 +92,7 @@ pub struct BlockList {
 
 /// `DELETE /v1/me`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeleteAccountRequest {
     /// The account's password, asked again.

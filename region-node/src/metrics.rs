@@ -355,6 +355,12 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// `GET /metrics`: the registry as OpenMetrics text.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    responses((status = 200, description = "Prometheus metrics in the OpenMetrics text format", content_type = "application/openmetrics-text", body = String)),
+)]
 pub async fn metrics_handler(State(metrics): State<Metrics>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],

@@ -510,23 +510,37 @@ async fn every_frame_answers_each_caller_as_the_rule_table_says() {
             (
                 "send",
                 json!({"type": "send", "chat_id": chat, "client_msg_id": format!("ws-{caller:?}"), "text": "hi"}),
-                if member { FrameAnswer::Sent } else { refused.clone() },
+                if member {
+                    FrameAnswer::Sent
+                } else {
+                    refused.clone()
+                },
             ),
             (
                 "read",
                 json!({"type": "read", "chat_id": chat, "seq": 1}),
-                if member { FrameAnswer::Quiet } else { refused.clone() },
+                if member {
+                    FrameAnswer::Quiet
+                } else {
+                    refused.clone()
+                },
             ),
             (
                 "typing",
                 json!({"type": "typing", "chat_id": chat, "active": true}),
-                if member { FrameAnswer::Quiet } else { refused.clone() },
+                if member {
+                    FrameAnswer::Quiet
+                } else {
+                    refused.clone()
+                },
             ),
         ];
         for (name, frame, expect) in frames {
             let got = answer_to(&mut ws, frame).await;
             if got != expect {
-                wrong.push(format!("{name} as {caller:?}: expected {expect:?}, got {got:?}"));
+                wrong.push(format!(
+                    "{name} as {caller:?}: expected {expect:?}, got {got:?}"
+                ));
             }
         }
     }

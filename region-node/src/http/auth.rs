@@ -14,6 +14,20 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// `POST /v1/auth/register` → 201 `{user_id}`.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/register",
+    tag = "accounts",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "the account", body = RegisterResponse),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 409, description = "conflict", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+)]
 pub async fn register(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RegisterRequest>,
@@ -23,6 +37,20 @@ pub async fn register(
 }
 
 /// `POST /v1/auth/login` → tokens for a new device.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "accounts",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "a new device and its tokens", body = TokenResponse),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+)]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -32,6 +60,22 @@ pub async fn login(
 }
 
 /// `POST /v1/auth/refresh` → rotated tokens.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/refresh",
+    tag = "accounts",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "rotated tokens", body = TokenResponse),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 409, description = "conflict: the token was issued by another region, which cannot be reached to rotate it", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 503, description = "home_unreachable or draining", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+)]
 pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
@@ -65,6 +109,19 @@ pub async fn refresh(
 const REFRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `POST /v1/auth/logout` → 204; revokes the calling device.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout",
+    tag = "accounts",
+    responses(
+        (status = 204, description = "the device is revoked"),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn logout(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -75,6 +132,19 @@ pub async fn logout(
 }
 
 /// `GET /v1/devices`.
+#[utoipa::path(
+    get,
+    path = "/v1/devices",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "the caller's devices", body = DevicesResponse),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn devices(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -84,6 +154,22 @@ pub async fn devices(
 }
 
 /// `DELETE /v1/devices/{device_id}` → 204.
+#[utoipa::path(
+    delete,
+    path = "/v1/devices/{device_id}",
+    tag = "accounts",
+    params(("device_id" = String, Path)),
+    responses(
+        (status = 204, description = "revoked"),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn revoke_device(
     State(state): State<AppState>,
     Auth(who): Auth,

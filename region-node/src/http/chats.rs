@@ -18,6 +18,25 @@ use crate::state::AppState;
 use chat_core::Change;
 
 /// `POST /v1/chats` → 201 with a new chat, 200 with an existing direct chat.
+#[utoipa::path(
+    post,
+    path = "/v1/chats",
+    tag = "chats",
+    request_body = CreateChatRequest,
+    responses(
+        (status = 201, description = "a new chat", body = Chat),
+        (status = 200, description = "the existing direct chat", body = Chat),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 403, description = "forbidden, not_member or blocked", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 503, description = "home_unreachable or draining", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -60,6 +79,19 @@ pub async fn create(
 }
 
 /// `GET /v1/chats`.
+#[utoipa::path(
+    get,
+    path = "/v1/chats",
+    tag = "chats",
+    responses(
+        (status = 200, description = "the caller's chats", body = ChatList),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -69,6 +101,23 @@ pub async fn list(
 }
 
 /// `GET /v1/chats/{chat_id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/chats/{chat_id}",
+    tag = "chats",
+    params(("chat_id" = String, Path)),
+    responses(
+        (status = 200, description = "the chat with its members", body = Chat),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 403, description = "forbidden, not_member or blocked", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -81,6 +130,25 @@ pub async fn get(
 }
 
 /// `PATCH /v1/chats/{chat_id}`.
+#[utoipa::path(
+    patch,
+    path = "/v1/chats/{chat_id}",
+    tag = "chats",
+    params(("chat_id" = String, Path)),
+    request_body = UpdateChatRequest,
+    responses(
+        (status = 200, description = "the chat afterwards", body = Chat),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 403, description = "forbidden, not_member or blocked", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 409, description = "conflict", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn update(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -106,6 +174,25 @@ pub async fn update(
 }
 
 /// `POST /v1/chats/{chat_id}/members`.
+#[utoipa::path(
+    post,
+    path = "/v1/chats/{chat_id}/members",
+    tag = "chats",
+    params(("chat_id" = String, Path)),
+    request_body = AddMembersRequest,
+    responses(
+        (status = 200, description = "the chat afterwards", body = Chat),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 403, description = "forbidden, not_member or blocked", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 503, description = "home_unreachable or draining", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn add_members(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -128,6 +215,24 @@ pub async fn add_members(
 
 /// `DELETE /v1/chats/{chat_id}/members/{user_id}`: remove, or leave when
 /// `user_id` is the caller.
+#[utoipa::path(
+    delete,
+    path = "/v1/chats/{chat_id}/members/{user_id}",
+    tag = "chats",
+    params(("chat_id" = String, Path), ("user_id" = String, Path)),
+    responses(
+        (status = 200, description = "the chat afterwards", body = Chat),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 403, description = "forbidden, not_member or blocked", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 503, description = "home_unreachable or draining", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn remove_member(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -144,6 +249,25 @@ pub async fn remove_member(
 /// `PATCH /v1/chats/{chat_id}/members/{user_id}` `{role}`: the owner
 /// grants or revokes `admin`, or hands the group over with `owner`; a
 /// system message records it. Answers the chat afterwards.
+#[utoipa::path(
+    patch,
+    path = "/v1/chats/{chat_id}/members/{user_id}",
+    tag = "chats",
+    params(("chat_id" = String, Path), ("user_id" = String, Path)),
+    request_body = SetRoleRequest,
+    responses(
+        (status = 200, description = "the chat afterwards", body = Chat),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 403, description = "forbidden, not_member or blocked", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 503, description = "home_unreachable or draining", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn set_role(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -165,6 +289,24 @@ pub async fn set_role(
 /// `PUT /v1/chats/{chat_id}/settings` `{muted_until}`: the caller's own
 /// settings of a chat they are a member of; kept with their account, so
 /// every region knows them. Answers the settings.
+#[utoipa::path(
+    put,
+    path = "/v1/chats/{chat_id}/settings",
+    tag = "chats",
+    params(("chat_id" = String, Path)),
+    request_body = ChatSettings,
+    responses(
+        (status = 200, description = "the caller's settings", body = ChatSettings),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 403, description = "forbidden, not_member or blocked", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn settings(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -185,6 +327,24 @@ pub async fn settings(
 }
 
 /// `DELETE /v1/chats/{chat_id}` → 204 (owner only).
+#[utoipa::path(
+    delete,
+    path = "/v1/chats/{chat_id}",
+    tag = "chats",
+    params(("chat_id" = String, Path)),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 403, description = "forbidden, not_member or blocked", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 503, description = "home_unreachable or draining", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -198,6 +358,26 @@ pub async fn delete(
 }
 
 /// `POST /v1/chats/{chat_id}/messages`.
+#[utoipa::path(
+    post,
+    path = "/v1/chats/{chat_id}/messages",
+    tag = "chats",
+    params(("chat_id" = String, Path)),
+    request_body = SendMessageRequest,
+    responses(
+        (status = 200, description = "sequenced, or accepted while the home is unreachable", body = SendMessageResponse),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 403, description = "forbidden, not_member or blocked", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 409, description = "conflict", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 503, description = "home_unreachable or draining", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn send(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -231,6 +411,23 @@ pub struct HistoryQuery {
 }
 
 /// `GET /v1/chats/{chat_id}/messages?after_seq=&before_seq=&limit=`.
+#[utoipa::path(
+    get,
+    path = "/v1/chats/{chat_id}/messages",
+    tag = "chats",
+    params(("chat_id" = String, Path), ("after_seq" = Option<u64>, Query), ("before_seq" = Option<u64>, Query), ("limit" = Option<u64>, Query)),
+    responses(
+        (status = 200, description = "one page in seq order", body = History),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 403, description = "forbidden, not_member or blocked", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn history(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -251,6 +448,24 @@ pub async fn history(
 }
 
 /// `POST /v1/chats/{chat_id}/read` → 204.
+#[utoipa::path(
+    post,
+    path = "/v1/chats/{chat_id}/read",
+    tag = "chats",
+    params(("chat_id" = String, Path)),
+    request_body = ReadRequest,
+    responses(
+        (status = 204, description = "stored"),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 403, description = "forbidden, not_member or blocked", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn read(
     State(state): State<AppState>,
     Auth(who): Auth,

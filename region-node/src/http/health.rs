@@ -8,11 +8,30 @@ use serde_json::{Value, json};
 use crate::state::AppState;
 
 /// Always 200 while the process serves HTTP.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses(
+        (status = 200, description = "the node is up", body = serde_json::Value),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+)]
 pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
     Json(json!({"status": "ok", "region": state.config.region}))
 }
 
 /// 200 once the store is open, 503 while starting or draining.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "the node takes work", body = serde_json::Value),
+        (status = 503, description = "starting or draining", body = serde_json::Value),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+)]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     if state.is_ready() {
         (StatusCode::OK, Json(json!({"status": "ready"})))

@@ -7,11 +7,13 @@
 //! - [`people`]: contacts and blocks.
 //! - [`chats`]: chats, members, messages, history, read marks.
 //! - [`placement`]: the nearest regions and a chat's home.
+//! - [`openapi`]: the OpenAPI description, served at `/v1/openapi.json`.
 
 pub mod auth;
 pub mod chats;
 pub mod extract;
 pub mod health;
+pub mod openapi;
 pub mod people;
 pub mod placement;
 pub mod test_admin;
@@ -74,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/placement/route", get(placement::route))
         .route("/v1/placement/chats/{chat_id}", get(placement::chat))
         .route("/v1/ws", get(crate::ws::upgrade))
+        .route("/v1/openapi.json", get(openapi::spec))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

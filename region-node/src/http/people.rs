@@ -13,6 +13,19 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// `GET /v1/contacts`: profiles with presence, by user id.
+#[utoipa::path(
+    get,
+    path = "/v1/contacts",
+    tag = "people",
+    responses(
+        (status = 200, description = "the caller's contacts", body = ContactList),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn contacts(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -30,6 +43,22 @@ pub async fn contacts(
 }
 
 /// `PUT /v1/contacts/{user_id}` → 204.
+#[utoipa::path(
+    put,
+    path = "/v1/contacts/{user_id}",
+    tag = "people",
+    params(("user_id" = String, Path)),
+    responses(
+        (status = 204, description = "added"),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn add_contact(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -39,6 +68,22 @@ pub async fn add_contact(
 }
 
 /// `DELETE /v1/contacts/{user_id}` → 204.
+#[utoipa::path(
+    delete,
+    path = "/v1/contacts/{user_id}",
+    tag = "people",
+    params(("user_id" = String, Path)),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn remove_contact(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -48,6 +93,19 @@ pub async fn remove_contact(
 }
 
 /// `GET /v1/blocks`.
+#[utoipa::path(
+    get,
+    path = "/v1/blocks",
+    tag = "people",
+    responses(
+        (status = 200, description = "the users the caller blocks", body = BlockList),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn blocks(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -57,6 +115,22 @@ pub async fn blocks(
 }
 
 /// `PUT /v1/blocks/{user_id}` → 204.
+#[utoipa::path(
+    put,
+    path = "/v1/blocks/{user_id}",
+    tag = "people",
+    params(("user_id" = String, Path)),
+    responses(
+        (status = 204, description = "blocked"),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn block(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -66,6 +140,22 @@ pub async fn block(
 }
 
 /// `DELETE /v1/blocks/{user_id}` → 204.
+#[utoipa::path(
+    delete,
+    path = "/v1/blocks/{user_id}",
+    tag = "people",
+    params(("user_id" = String, Path)),
+    responses(
+        (status = 204, description = "unblocked"),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn unblock(
     State(state): State<AppState>,
     Auth(who): Auth,

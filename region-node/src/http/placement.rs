@@ -22,6 +22,22 @@ pub struct RouteQuery {
 }
 
 /// `GET /v1/placement/route`: regions nearest first.
+#[utoipa::path(
+    get,
+    path = "/v1/placement/route",
+    tag = "placement",
+    params(("lat" = Option<String>, Query), ("lon" = Option<String>, Query), ("rtt" = Option<String>, Query)),
+    responses(
+        (status = 200, description = "the regions to use, nearest first", body = serde_json::Value),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 404, description = "not_found: this region is not part of a mesh", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn route(
     State(state): State<AppState>,
     Query(query): Query<RouteQuery>,
@@ -44,6 +60,22 @@ pub async fn route(
 
 /// `GET /v1/placement/chats/{chat_id}`: the chat's home region. Chats are
 /// not moved between regions yet, so every epoch is 1.
+#[utoipa::path(
+    get,
+    path = "/v1/placement/chats/{chat_id}",
+    tag = "placement",
+    params(("chat_id" = String, Path)),
+    responses(
+        (status = 200, description = "where the chat lives", body = serde_json::Value),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn chat(
     State(state): State<AppState>,
     _who: Auth,

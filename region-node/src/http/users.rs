@@ -17,6 +17,19 @@ use protocol::peer::MeshDelta;
 
 /// `GET /v1/me`: the caller's account with their profile's edits, and the
 /// region it was registered in.
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "the caller's account", body = Me),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn me(State(state): State<AppState>, Auth(who): Auth) -> Result<Json<Me>, ApiError> {
     let user = state
         .accounts
@@ -43,6 +56,22 @@ pub async fn me(State(state): State<AppState>, Auth(who): Auth) -> Result<Json<M
 
 /// `GET /v1/users/{user_id}`; a deleted account answers `deleted: true`
 /// and no name.
+#[utoipa::path(
+    get,
+    path = "/v1/users/{user_id}",
+    tag = "accounts",
+    params(("user_id" = String, Path)),
+    responses(
+        (status = 200, description = "the public profile", body = UserProfile),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn by_id(
     State(state): State<AppState>,
     Auth(_): Auth,
@@ -55,6 +84,21 @@ pub async fn by_id(
 
 /// `PATCH /v1/me`: edit the caller's profile, in any region; other regions
 /// merge the edit.
+#[utoipa::path(
+    patch,
+    path = "/v1/me",
+    tag = "accounts",
+    request_body = UpdateProfileRequest,
+    responses(
+        (status = 200, description = "the profile afterwards", body = UserProfile),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn update_me(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -79,6 +123,22 @@ pub async fn update_me(
 /// in every region and closes its connections here at once (other regions
 /// close theirs when the account log brings the news); the account then
 /// leaves its groups.
+#[utoipa::path(
+    delete,
+    path = "/v1/me",
+    tag = "accounts",
+    request_body = DeleteAccountRequest,
+    responses(
+        (status = 204, description = "the account is deleted"),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 403, description = "forbidden, not_member or blocked", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn delete_me(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -121,6 +181,22 @@ pub struct ByUsername {
 }
 
 /// `GET /v1/users?username=`.
+#[utoipa::path(
+    get,
+    path = "/v1/users",
+    tag = "accounts",
+    params(("username" = Option<String>, Query)),
+    responses(
+        (status = 200, description = "the public profile", body = UserProfile),
+        (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
+        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 404, description = "not_found", body = protocol::ErrorBody),
+        (status = 413, description = "too_large", body = protocol::ErrorBody),
+        (status = 429, description = "rate_limited", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn by_username(
     State(state): State<AppState>,
     Auth(_): Auth,

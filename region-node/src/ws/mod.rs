@@ -25,6 +25,20 @@ pub struct WsQuery {
 
 /// Authenticates, then upgrades to a session. The token comes from `?token=`
 /// or an `Authorization: Bearer` header.
+#[utoipa::path(
+    get,
+    path = "/v1/ws",
+    tag = "websocket",
+    params(("token" = String, Query, description = "an access token")),
+    responses(
+        (status = 101, description = "switched to the WebSocket protocol; frames are in docs/protocol.md"),
+        (status = 400, description = "not a WebSocket upgrade request", body = protocol::ErrorBody),
+        (status = 401, description = "missing, expired or revoked token", body = protocol::ErrorBody),
+        (status = 429, description = "too many connections", body = protocol::ErrorBody),
+        (status = 503, description = "draining", body = protocol::ErrorBody),
+        (status = 500, description = "internal", body = protocol::ErrorBody),
+    ),
+)]
 pub async fn upgrade(
     State(state): State<AppState>,
     Query(query): Query<WsQuery>,
