@@ -377,6 +377,10 @@ async fn profiles_contacts_blocks_and_deletion_refuse_bad_input() {
     refused(&r, 400, "bad_request");
     let (s, v) = get(base, &ann_t, "/v1/me").await;
     assert_eq!((s, v["display_name"].as_str()), (200, Some("Ann A")), "{v}");
+    let body = json!({"kind": "group", "title": "ann's", "members": [bob]});
+    let (s, group) = post(base, &ann_t, "/v1/chats", body).await;
+    assert_eq!(s, 201, "{group}");
+    let group = group["chat_id"].as_str().unwrap().to_owned();
     let mut ann_ws = common::ws::Ws::connect(base, &ann_t).await;
     let r = call(
         Method::DELETE,
@@ -420,6 +424,18 @@ async fn profiles_contacts_blocks_and_deletion_refuse_bad_input() {
         .await,
         409,
         "conflict",
+    );
+    // She left her group, which passed to Bob.
+    let (s, v) = get(base, &bob_t, &format!("/v1/chats/{group}")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["members"],
+        json!([{"user_id": bob, "role": "owner", "joined_seq": 1}])
+    );
+    let last = all_history(base, &bob_t, &group).await.pop().unwrap();
+    assert_eq!(
+        (&last["event"], &last["sender_id"]),
+        (&json!("member_removed"), &json!(ann))
     );
     // Her message stays, from her id.
     let history = all_history(base, &bob_t, &direct).await;

@@ -17,6 +17,8 @@
 //! pass for the deleted user in the meantime; after that a new registration
 //! may take it (see `usernames`).
 
+use std::time::Instant;
+
 use protocol::records::UserRecord;
 use store::{RangeOption, Transaction};
 
@@ -30,7 +32,8 @@ pub const USERNAME_HOLD_MS: u64 = 30 * 24 * 60 * 60 * 1000;
 
 impl Accounts {
     /// Deletes the caller's account if `password` is theirs (`forbidden`
-    /// and nothing changed otherwise).
+    /// and nothing changed otherwise; `rate_limited` after as many wrong
+    /// passwords as failed logins are allowed).
     #[tracing::instrument(skip_all, fields(user = %who.user_id))]
     pub async fn delete_account(&self, who: &Principal, password: String) -> Result<(), Error> {
         let user = self
@@ -38,11 +41,17 @@ impl Accounts {
             .await?
             .filter(|u| u.deleted_at.is_none())
             .ok_or_else(|| Error::unauthorized("account no longer exists"))?;
+        // Wrong passwords count against the username like failed logins,
+        // so a stolen token cannot be used to guess the password.
+        self.per_username
+            .check(&user.username, Instant::now())
+            .map_err(|retry_after| Error::RateLimited { retry_after })?;
         let matched = self
             .hasher
             .verify(Some(user.password_hash.clone()), password)
             .await?;
         if !matched {
+            self.per_username.fail(&user.username, Instant::now());
             return Err(Error::Forbidden("wrong password".into()));
         }
         let deleted_at = now_ms();

@@ -8,8 +8,11 @@ use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiQuery, Auth};
 use crate::accounts::{profile, profiles};
+use crate::chat::reads;
 use crate::error::ApiError;
 use crate::state::AppState;
+use chat_core::Change;
+use protocol::chats::ChatKind;
 use protocol::peer::MeshDelta;
 
 /// `GET /v1/me`: the caller's account with their profile's edits, and the
@@ -118,7 +121,8 @@ pub async fn update_me(
 
 /// `DELETE /v1/me` → 204: with the password, deletes the caller's account
 /// in every region and closes its connections here at once (other regions
-/// close theirs when the account log brings the news).
+/// close theirs when the account log brings the news); the account then
+/// leaves its groups.
 #[utoipa::path(
     delete,
     path = "/v1/me",
@@ -145,7 +149,29 @@ pub async fn delete_me(
         .delete_account(&who, request.password)
         .await?;
     state.hub.kill_user(&who.user_id);
+    leave_groups(&state, &who.user_id).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A deleted account leaves every group it belonged to, so no group is left
+/// with an owner nobody can be: each leave is a `member_removed` system
+/// message, and an owner's group passes on as when an owner leaves. A
+/// group whose home cannot be reached keeps the deleted account as a
+/// member (shown as deleted); this is logged, and the deletion stands.
+async fn leave_groups(state: &AppState, user: &str) {
+    let chats = match reads::list(state.chats.db(), user).await {
+        Ok(chats) => chats,
+        Err(error) => {
+            tracing::warn!(%user, %error, "cannot list the deleted account's chats");
+            return;
+        }
+    };
+    for chat in chats.iter().filter(|c| c.kind == ChatKind::Group) {
+        let leave = Change::Remove(user.to_owned());
+        if let Err(error) = state.chats.change(user, &chat.chat_id, leave).await {
+            tracing::warn!(%user, chat = %chat.chat_id, %error, "deleted account stays in a group");
+        }
+    }
 }
 
 /// Query of `GET /v1/users`.
