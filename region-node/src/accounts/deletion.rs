@@ -43,17 +43,18 @@ impl Accounts {
             .ok_or_else(|| Error::unauthorized("account no longer exists"))?;
         // Wrong passwords count against the username like failed logins,
         // so a stolen token cannot be used to guess the password.
-        self.per_username
-            .check(&user.username, Instant::now())
+        self.logins
+            .begin_username(&user.username, Instant::now())
             .map_err(|retry_after| Error::RateLimited { retry_after })?;
         let matched = self
             .hasher
             .verify(Some(user.password_hash.clone()), password)
             .await?;
         if !matched {
-            self.per_username.fail(&user.username, Instant::now());
             return Err(Error::Forbidden("wrong password".into()));
         }
+        self.logins
+            .username_succeeded(&user.username, Instant::now());
         let deleted_at = now_ms();
         let user_id = who.user_id.as_str();
         let seq = self

@@ -188,6 +188,19 @@ impl LoginThrottle {
         }
     }
 
+    /// A password check by a caller who already holds a token (account
+    /// deletion): it counts against the username alone. `Err(seconds to
+    /// wait)` when the username is throttled; a right password gives the
+    /// token back with [`LoginThrottle::username_succeeded`].
+    pub fn begin_username(&self, username: &str, now: Instant) -> Result<(), u64> {
+        self.username.take(username, now)
+    }
+
+    /// The password checked by [`LoginThrottle::begin_username`] was right.
+    pub fn username_succeeded(&self, username: &str, now: Instant) {
+        self.username.give_back(username, now);
+    }
+
     fn is_trusted(&self, pair: &str, now: Instant) -> bool {
         let trusted = self.trusted.lock().unwrap_or_else(|e| e.into_inner());
         trusted
