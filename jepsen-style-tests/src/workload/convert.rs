@@ -56,6 +56,7 @@ mod tests {
             user_ids: Some(vec!["u_2".into()]),
             title: None,
             sent_at: 1_700_000_000_000,
+            ..Default::default()
         };
         let m = msg(&message);
         assert_eq!(m.seq, 4);

@@ -2,7 +2,7 @@
 //! pages and replay, each checked against what the reader may see.
 
 use chat_core::ChatError;
-use protocol::chats::{Chat, ChatSummary, History, MemberInfo, Message};
+use protocol::chats::{Chat, ChatSummary, History, HistoryKinds, MemberInfo, Message};
 use protocol::records::{ChatRecord, Marks, MemberRecord};
 use store::{Database, RangeOption, Transaction};
 
@@ -84,6 +84,8 @@ pub async fn chat_for(db: &Database, user: &str, chat_id: &str) -> Result<Chat, 
 
 /// A page of history in ascending `seq`: after `after` (exclusive) going
 /// forward, or before `before` (exclusive) going back, or the newest page.
+/// Messages are in their folded state; the entries acting on them (edits,
+/// deletes, reactions) are left out unless `kinds` is `all`.
 pub async fn history(
     db: &Database,
     user: &str,
@@ -91,6 +93,7 @@ pub async fn history(
     after: Option<u64>,
     before: Option<u64>,
     limit: Option<usize>,
+    kinds: HistoryKinds,
 ) -> Result<History, Error> {
     let visible = visible_limit(db, user, chat_id).await?;
     let limit = limit.unwrap_or(DEFAULT_PAGE);
@@ -105,24 +108,41 @@ pub async fn history(
             has_more: false,
         });
     }
-    let range = RangeOption::between(
-        &keys::message(chat_id, bottom),
-        &keys::message(chat_id, top.saturating_add(1)),
-    );
     // With only `after`, read forward from it; otherwise the newest page below `before`.
     let forward = after.is_some() && before.is_none();
-    let range = if forward {
-        range.limit(limit + 1)
-    } else {
-        range.limit(limit + 1).reverse()
-    };
-    let rows = db.begin().get_range(range.snapshot()).await?;
-    let has_more = rows.len() > limit;
-    let mut messages = rows
-        .iter()
-        .take(limit)
-        .map(|(_, v)| decode::<Message>(v).map_err(Error::from))
-        .collect::<Result<Vec<_>, _>>()?;
+    let tx = db.begin();
+    let (mut low, mut high) = (bottom, top);
+    let mut messages = Vec::new();
+    let mut has_more = false;
+    'pages: while low <= high {
+        let range = RangeOption::between(
+            &keys::message(chat_id, low),
+            &keys::message(chat_id, high.saturating_add(1)),
+        )
+        .limit(limit + 1);
+        let range = if forward { range } else { range.reverse() };
+        let rows = tx.get_range(range.snapshot()).await?;
+        let read_all = rows.len() <= limit;
+        for (_, value) in &rows {
+            let message: Message = decode(value)?;
+            if forward {
+                low = message.seq.saturating_add(1);
+            } else {
+                high = message.seq.saturating_sub(1);
+            }
+            if kinds == HistoryKinds::Messages && message.kind.is_action() {
+                continue;
+            }
+            if messages.len() == limit {
+                has_more = true;
+                break 'pages;
+            }
+            messages.push(message);
+        }
+        if read_all {
+            break;
+        }
+    }
     if !forward {
         messages.reverse();
     }

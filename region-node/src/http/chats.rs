@@ -1,20 +1,21 @@
-//! `/v1/chats/*`: chats, members, messages, history and read marks.
+//! `/v1/chats/*`: chats, members, messages, history and read marks (edits,
+//! deletes and reactions of messages in [`super::messages`]).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use protocol::ErrorCode;
 use protocol::chats::{
-    AddMembersRequest, Chat, ChatList, CreateChatRequest, History, ReadRequest, SendMessageRequest,
-    SendMessageResponse, UpdateChatRequest,
+    AddMembersRequest, Chat, ChatList, CreateChatRequest, History, HistoryKinds, ReadRequest,
+    SendMessageRequest, SendMessageResponse, UpdateChatRequest,
 };
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiQuery, Auth};
-use crate::chat::reads;
+use crate::chat::{Draft, reads};
 use crate::error::ApiError;
 use crate::state::AppState;
-use chat_core::Change;
+use chat_core::{Action, Change};
 
 /// `POST /v1/chats` → 201 with a new chat, 200 with an existing direct chat.
 pub async fn create(
@@ -169,8 +170,13 @@ pub async fn send(
         .send(
             &who.user_id,
             &chat_id,
-            &request.client_msg_id,
-            &request.text,
+            Draft {
+                client_msg_id: &request.client_msg_id,
+                text: &request.text,
+                action: Action::Text {
+                    reply_to: request.reply_to,
+                },
+            },
         )
         .await
         .map(Json)
@@ -184,6 +190,8 @@ pub struct HistoryQuery {
     after_seq: Option<u64>,
     before_seq: Option<u64>,
     limit: Option<usize>,
+    #[serde(default)]
+    kinds: HistoryKinds,
 }
 
 /// `GET /v1/chats/{chat_id}/messages?after_seq=&before_seq=&limit=`.
@@ -200,6 +208,7 @@ pub async fn history(
         query.after_seq,
         query.before_seq,
         query.limit,
+        query.kinds,
     )
     .await
     .map(Json)

@@ -5,19 +5,21 @@
 //! - [`auth`]: register, login, refresh, logout, devices.
 //! - [`users`]: the caller and public profiles.
 //! - [`chats`]: chats, members, messages, history, read marks.
+//! - [`messages`]: edits, deletes and reactions of a message.
 //! - [`placement`]: the nearest regions and a chat's home.
 
 pub mod auth;
 pub mod chats;
 pub mod extract;
 pub mod health;
+pub mod messages;
 pub mod placement;
 pub mod test_admin;
 pub mod users;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -53,6 +55,14 @@ pub fn router(state: AppState) -> Router {
             post(chats::send).get(chats::history),
         )
         .route("/v1/chats/{chat_id}/read", post(chats::read))
+        .route(
+            "/v1/chats/{chat_id}/messages/{seq}",
+            patch(messages::edit).delete(messages::delete),
+        )
+        .route(
+            "/v1/chats/{chat_id}/messages/{seq}/reactions",
+            post(messages::react),
+        )
         .route("/v1/placement/route", get(placement::route))
         .route("/v1/placement/chats/{chat_id}", get(placement::chat))
         .route("/v1/ws", get(crate::ws::upgrade))

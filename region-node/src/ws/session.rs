@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use chat_core::Action;
 use futures::StreamExt as _;
 use protocol::ErrorCode;
 use protocol::frames::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
@@ -16,6 +17,7 @@ use tracing::Instrument as _;
 use super::close;
 use super::writer::{Local, Writer};
 use crate::accounts::Principal;
+use crate::chat::Draft;
 use crate::codec::frame as encode;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -147,52 +149,59 @@ async fn handle(
             chat_id,
             client_msg_id,
             text,
+            reply_to,
         } => {
-            if state.limits.check_send(&who.device_id).is_err() {
-                reply_error(
-                    local,
-                    ApiError::new(ErrorCode::RateLimited, "sending too fast; slow down"),
-                    Some(client_msg_id),
-                )
-                .await;
-                return;
-            }
-            // The chat's task queues the answer itself, without a task
-            // per send waiting for it.
-            let answer_to = local.clone();
-            let metrics = state.metrics.clone();
-            let (chat, key) = (chat_id.clone(), client_msg_id.clone());
-            let then = move |outcome: Result<chat_core::Appended, crate::chat::Error>| {
-                let frame = match outcome {
-                    Ok(appended) => {
-                        metrics.message_sent();
-                        ServerFrame::Sent {
-                            client_msg_id: key,
-                            chat_id: chat,
-                            seq: appended.seq,
-                            hlc: appended.hlc,
-                            status: appended.status,
-                        }
-                    }
-                    Err(e) => {
-                        let e = ApiError::from(e);
-                        ServerFrame::Error {
-                            code: e.code,
-                            message: e.message,
-                            reference: Some(key),
-                        }
-                    }
-                };
-                queue(&answer_to, Local::Frame(encode(&frame)));
+            let action = Action::Text { reply_to };
+            write(state, who, local, chat_id, client_msg_id, text, action).await;
+        }
+        ClientFrame::Edit {
+            chat_id,
+            client_msg_id,
+            target_seq,
+            text,
+        } => {
+            let action = Action::Edit { target_seq };
+            write(state, who, local, chat_id, client_msg_id, text, action).await;
+        }
+        ClientFrame::Delete {
+            chat_id,
+            client_msg_id,
+            target_seq,
+        } => {
+            let action = Action::Delete { target_seq };
+            write(
+                state,
+                who,
+                local,
+                chat_id,
+                client_msg_id,
+                String::new(),
+                action,
+            )
+            .await;
+        }
+        ClientFrame::React {
+            chat_id,
+            client_msg_id,
+            target_seq,
+            emoji,
+            on,
+        } => {
+            let action = Action::React {
+                target_seq,
+                emoji,
+                on,
             };
-            match state
-                .chats
-                .send_then(&who.user_id, &chat_id, &client_msg_id, &text, false, then)
-                .await
-            {
-                Ok(()) => {}
-                Err(e) => reply_error(local, e, Some(client_msg_id)).await,
-            }
+            write(
+                state,
+                who,
+                local,
+                chat_id,
+                client_msg_id,
+                String::new(),
+                action,
+            )
+            .await;
         }
         ClientFrame::Ack { chat_id, seq } => marks(state, who, local, chat_id, seq, 0),
         ClientFrame::Read { chat_id, seq } => marks(state, who, local, chat_id, seq, seq),
@@ -248,4 +257,72 @@ fn marks(
             reply_error(&local, e, Some(chat_id)).await;
         }
     });
+}
+
+/// A text message or an action on one (edit, delete, reaction): queued in
+/// the chat's order, answered by `sent` or `error` with `ref`.
+async fn write(
+    state: &AppState,
+    who: &Principal,
+    local: &mpsc::Sender<Box<Local>>,
+    chat_id: String,
+    client_msg_id: String,
+    text: String,
+    action: Action,
+) {
+    if state.limits.check_send(&who.device_id).is_err() {
+        reply_error(
+            local,
+            ApiError::new(ErrorCode::RateLimited, "sending too fast; slow down"),
+            Some(client_msg_id),
+        )
+        .await;
+        return;
+    }
+    // The chat's task queues the answer itself, without a task
+    // per send waiting for it.
+    let answer_to = local.clone();
+    let metrics = state.metrics.clone();
+    let (chat, key) = (chat_id.clone(), client_msg_id.clone());
+    let then = move |outcome: Result<chat_core::Appended, crate::chat::Error>| {
+        let frame = match outcome {
+            Ok(appended) => {
+                metrics.message_sent();
+                ServerFrame::Sent {
+                    client_msg_id: key,
+                    chat_id: chat,
+                    seq: appended.seq,
+                    hlc: appended.hlc,
+                    status: appended.status,
+                }
+            }
+            Err(e) => {
+                let e = ApiError::from(e);
+                ServerFrame::Error {
+                    code: e.code,
+                    message: e.message,
+                    reference: Some(key),
+                }
+            }
+        };
+        queue(&answer_to, Local::Frame(encode(&frame)));
+    };
+    match state
+        .chats
+        .send_then(
+            &who.user_id,
+            &chat_id,
+            Draft {
+                client_msg_id: &client_msg_id,
+                text: &text,
+                action,
+            },
+            false,
+            then,
+        )
+        .await
+    {
+        Ok(()) => {}
+        Err(e) => reply_error(local, e, Some(client_msg_id)).await,
+    }
 }
