@@ -18,9 +18,9 @@
 //! - [`core`]: the state and the dispatch of inputs.
 //! - [`io`]: inputs, outputs, writes and replies.
 //! - [`members`]: membership and the fan-out rule.
-//! - `send`, `change`, `create`, `replica`, `marks`, `typing`, `meta`: the
-//!   rules, one idea each; `action` with `reply`, `edit`, `delete` and
-//!   `react`: writes that refer to an earlier message.
+//! - `send`, `change`, `roles`, `create`, `replica`, `marks`, `typing`,
+//!   `meta`: the rules, one idea each; `action` with `reply`, `edit`,
+//!   `delete` and `react`: writes that refer to an earlier message.
 //! - [`fold`]: how edits, deletes and reactions change the message they
 //!   target, the same in every region.
 //! - [`rules`]: limits on what a chat is given.
@@ -42,6 +42,7 @@ mod meta;
 mod react;
 mod replica;
 mod reply;
+mod roles;
 pub mod rules;
 pub mod sabotage;
 mod send;

@@ -120,6 +120,7 @@ impl Home {
             target,
             forwarded: false,
             stored,
+            blocked: false,
         })
     }
 
@@ -494,6 +495,7 @@ fn a_replica_refuses_what_cannot_change_and_forwards_the_rest() {
             target,
             forwarded: false,
             stored: None,
+            blocked: false,
         })
     };
     // One's own message is forwarded; another's is refused here, for good.

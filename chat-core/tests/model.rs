@@ -221,6 +221,7 @@ proptest! {
                         stored,
                         action: Default::default(),
                         target: None,
+                        blocked: false,
                     }));
                     let reply = shell.replies.remove(&token).expect("every send is answered");
                     match reply {
@@ -400,6 +401,7 @@ fn a_replica_forwards_sends_and_refuses_non_members() {
             stored: None,
             action: Default::default(),
             target: None,
+            blocked: false,
         })
     };
     let outputs = replica.handle(Millis(0), send(2, "u1"));

@@ -458,6 +458,7 @@ impl World {
                     target,
                     forwarded: true,
                     stored,
+                    blocked: false,
                 };
                 self.run_core(to, &item.chat_id, Input::Send(send));
             }
@@ -651,6 +652,7 @@ impl World {
                     target,
                     forwarded: false,
                     stored,
+                    blocked: false,
                 };
                 self.run_core(region, &chat, Input::Send(send));
             }

@@ -1,4 +1,5 @@
-//! Rules for usernames, passwords and display names.
+//! Rules for usernames, passwords, display names, status lines and media
+//! ids.
 
 use super::Error;
 
@@ -29,7 +30,7 @@ pub fn password(password: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// 1–64 characters, no control characters.
+/// 1–64 characters that show (see [`visible_text`]).
 pub fn display_name(name: &str) -> Result<(), Error> {
     let count = name.chars().count();
     if count == 0 || count > 64 || name.trim().is_empty() {
@@ -37,10 +38,66 @@ pub fn display_name(name: &str) -> Result<(), Error> {
             "display_name must be 1 to 64 characters and not blank",
         ));
     }
-    if name.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "display_name may not contain control characters",
-        ));
+    visible_text("display_name", name)
+}
+
+/// Bidirectional embeddings, overrides and isolates: they reorder the text
+/// around them, so a name could pass for another.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that draw nothing: white space, zero-width characters and
+/// fillers.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+        )
+}
+
+/// Text shown to other people as a name or a status: no control
+/// characters, no bidirectional overrides, and not only invisible
+/// characters. `field` names it in the error.
+pub fn visible_text(field: &str, text: &str) -> Result<(), Error> {
+    if text.chars().any(char::is_control) {
+        return Err(Error::invalid(format!(
+            "{field} may not contain control characters"
+        )));
+    }
+    if text.chars().any(is_bidi_control) {
+        return Err(Error::invalid(format!(
+            "{field} may not contain bidirectional override characters"
+        )));
+    }
+    if text.chars().all(is_invisible) {
+        return Err(Error::invalid(format!(
+            "{field} must contain a visible character"
+        )));
+    }
+    Ok(())
+}
+
+/// The id of uploaded media: 1 to `max` bytes of `A-Z a-z 0-9 _ -`.
+pub fn media_id(field: &str, id: &str, max: usize) -> Result<(), Error> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    if id.is_empty() || id.len() > max || !id.bytes().all(allowed) {
+        return Err(Error::invalid(format!(
+            "{field} must be a media id: 1 to {max} of A-Z, a-z, 0-9, '_' and '-'"
+        )));
     }
     Ok(())
 }
@@ -90,5 +147,20 @@ mod tests {
         assert!(display_name("   ").is_err());
         assert!(display_name("a\u{0}b").is_err());
         assert!(display_name(&"a".repeat(65)).is_err());
+        assert!(display_name("Zoë 🙂").is_ok());
+        assert!(display_name("evil\u{202E}gpj.exe").is_err());
+        assert!(display_name("a\u{2067}b").is_err());
+        assert!(display_name("\u{200B}\u{200B}").is_err());
+        assert!(display_name("\u{3164}").is_err());
+        assert!(display_name("a\u{200D}b").is_ok());
+    }
+
+    #[test]
+    fn media_ids() {
+        assert!(media_id("f", "m_0123abcDEF-x", 128).is_ok());
+        assert!(media_id("f", "", 128).is_err());
+        assert!(media_id("f", "../etc/passwd", 128).is_err());
+        assert!(media_id("f", "m id", 128).is_err());
+        assert!(media_id("f", &"m".repeat(129), 128).is_err());
     }
 }
