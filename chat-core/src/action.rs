@@ -7,13 +7,16 @@
 //! history included); then the rule of its kind applies
 //! (`reply`, `edit`, `delete`, `react`). The home decides with the stored
 //! record as this batch leaves it (earlier inputs of the batch may have
-//! written or folded it). A replica checks only what cannot change — a
-//! message's kind and sender, who may read it — and leaves the rest
-//! (roles, reactions held, messages it has not received yet) to the home,
-//! which checks forwarded writes with the same rules. (A message's deletion
-//! is left to the home too: a retry of a write that was sequenced is
-//! answered by the home with its first `seq`, even where that write
-//! deleted the message.)
+//! written or folded it). A replica checks every rule against its own
+//! view before it forwards (or accepts) a write, and forwards what refers
+//! to a message it has not received yet. The home checks a forwarded write
+//! again only against what cannot change — the target's kind and sender,
+//! who may read it — since the region that took it may have answered
+//! `accepted`, a promise: a forwarded delete of a message deleted
+//! meanwhile, or a reaction added twice from two regions, is sequenced and
+//! folds as a no-op. (So a retry, in a replica, of a write already
+//! sequenced may be refused for the state that write made: deleting a
+//! deleted message.)
 
 use protocol::chats::Message;
 
@@ -50,20 +53,28 @@ impl ChatCore {
         if !readable {
             return Err(missing());
         }
+        // A write another region took (and may have answered `accepted`, a
+        // promise) is checked there against what changes — deletion,
+        // reactions held, roles — and only against what cannot here; it is
+        // sequenced even if the state moved meanwhile, and folds as a no-op.
+        let taken_elsewhere = home && send.forwarded;
+        let exact = !taken_elsewhere;
         match &send.action {
             Action::Text { .. } => reply::check(target),
-            Action::Edit { .. } => edit::check(&send.author, target, home),
+            Action::Edit { .. } => edit::check(&send.author, target, exact),
             Action::Delete { .. } => {
-                let role = home.then(|| {
+                let role = (!taken_elsewhere).then(|| {
                     self.members
                         .get(&send.author)
                         .filter(|m| m.is_current())
                         .map_or(protocol::chats::Role::Member, |m| m.role)
                 });
                 let kind = self.record()?.kind;
-                delete::check(&send.author, role, kind, target).map(drop)
+                delete::check(&send.author, role, kind, target)
             }
-            Action::React { emoji, on, .. } => react::check(&send.author, emoji, *on, target, home),
+            Action::React { emoji, on, .. } => {
+                react::check(&send.author, emoji, *on, target, exact)
+            }
         }
     }
 

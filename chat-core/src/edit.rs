@@ -6,8 +6,8 @@ use protocol::chats::{Message, MessageKind};
 
 use crate::ChatError;
 
-/// Whether `author` may edit `target`; with `exact` false (a replica) its
-/// deletion is left to the home.
+/// Whether `author` may edit `target`; with `exact` false (an edit another
+/// region took and checked) its deletion is not checked again.
 pub(crate) fn check(author: &str, target: &Message, exact: bool) -> Result<(), ChatError> {
     if target.kind != MessageKind::Text {
         return Err(ChatError::Invalid(format!(

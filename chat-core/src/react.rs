@@ -7,8 +7,8 @@ use protocol::chats::{Message, MessageKind};
 use crate::ChatError;
 
 /// Whether `author` may add (`on`) or remove `emoji` on `target`; with
-/// `exact` false (a replica, whose view of reactions may lag) deletion and
-/// the one-per-user rule are left to the home.
+/// `exact` false (a reaction another region took and checked) deletion and
+/// the one-per-user rule are not checked again.
 pub(crate) fn check(
     author: &str,
     emoji: &str,

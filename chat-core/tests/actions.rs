@@ -511,14 +511,59 @@ fn a_replica_refuses_what_cannot_change_and_forwards_the_rest() {
             ..
         }]
     ));
-    // A deleted message: the home decides (a retry of the delete's own
-    // edit would be answered its seq there).
+    // A message deleted in the replica's view: refused here too.
     let outputs = replica.handle(Millis(0), send("u1", Action::Edit { target_seq: 3 }));
     assert!(matches!(
         outputs.as_slice(),
-        [Output::Forward { item, .. }] if item.kind == MessageKind::Edit && item.target_seq == Some(3)
+        [Output::Reply {
+            reply: Err(ChatError::Conflict(_)),
+            ..
+        }]
     ));
     // A message the replica has not received yet: the home decides.
     let outputs = replica.handle(Millis(0), send("u1", Action::Edit { target_seq: 9 }));
     assert!(matches!(outputs.as_slice(), [Output::Forward { .. }]));
+}
+
+#[test]
+fn a_forwarded_write_is_sequenced_even_if_the_state_moved_meanwhile() {
+    let mut home = Home::new();
+    home.react("u2", 3, "👍", true).expect("u2 reacts");
+    // Taken by another region before it learned of u2's reaction, and of
+    // a delete of seq 3: a promise, kept as a no-op.
+    for (key, action) in [
+        (
+            "f1",
+            Action::React {
+                target_seq: 3,
+                emoji: "👍".into(),
+                on: true,
+            },
+        ),
+        ("f2", Action::Delete { target_seq: 3 }),
+        ("f3", Action::Delete { target_seq: 3 }),
+    ] {
+        let Input::Send(mut send) = home.input("u2", key, "", action) else {
+            unreachable!()
+        };
+        if key != "f1" {
+            send.author = "u1".into();
+        }
+        send.forwarded = true;
+        let outputs = home.core.handle(Millis(0), Input::Send(send));
+        let reply = home.commit(outputs).pop().expect("answered");
+        assert!(reply.is_ok(), "{key}: {reply:?}");
+    }
+    let message = &home.messages[&3];
+    assert!(message.deleted && message.reactions.is_empty());
+    // What cannot change is still checked: another's message.
+    let Input::Send(mut send) = home.input("u2", "f4", "x", Action::Edit { target_seq: 2 }) else {
+        unreachable!()
+    };
+    send.forwarded = true;
+    let outputs = home.core.handle(Millis(0), Input::Send(send));
+    assert!(matches!(
+        home.commit(outputs).pop(),
+        Some(Err(ChatError::Forbidden(_)))
+    ));
 }
