@@ -198,6 +198,7 @@ impl ChatCore {
             user_ids: change.user_ids,
             title: change.title,
             sent_at: hlc.millis(),
+            ..Default::default()
         };
         self.write(crate::io::Write::MembersCount(
             self.members.current_count() as u64

@@ -1,15 +1,16 @@
 //! [`ChatCore`]: one chat's state in one region, and the dispatch of its
 //! inputs. The rules live in sibling modules, one idea each: `send`
 //! (sequencing and forwarding), `change` (membership), `create` (new
-//! chats), `replica` (applying the home's entries), `marks`, `typing` and
-//! `meta`.
+//! chats), `replica` (applying the home's entries), `action` (replies,
+//! edits, deletes and reactions, with `edit`, `delete`, `react`, `reply`
+//! and [`fold`](crate::fold)), `marks`, `typing` and `meta`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::Hlc;
-use protocol::chats::{Chat, MemberInfo};
+use protocol::chats::{Chat, MemberInfo, Message};
 use protocol::frames::ServerFrame;
 use protocol::records::{ChatRecord, ChatState, Marks, MemberRecord};
 use sync::replication::Millis;
@@ -82,6 +83,9 @@ pub struct ChatCore {
     pub(crate) meta: Option<MetaFields>,
     /// Sends of the current batch, by `(author, client_msg_id)`.
     pub(crate) in_batch: HashMap<(String, String), Appended>,
+    /// Messages this batch wrote or folded, by `seq`: what later inputs of
+    /// the batch that refer to them see.
+    pub(crate) batch_messages: HashMap<u64, Message>,
     pub(crate) out: Vec<Output>,
 }
 
@@ -101,6 +105,7 @@ impl ChatCore {
             typing: HashMap::new(),
             meta: loaded.meta,
             in_batch: HashMap::new(),
+            batch_messages: HashMap::new(),
             out: Vec::new(),
         }
     }
@@ -222,6 +227,7 @@ impl ChatCore {
     /// deduplicated against the store.
     pub fn batch_committed(&mut self) {
         self.in_batch.clear();
+        self.batch_messages.clear();
     }
 
     /// When the core next wants [`Input::Tick`].

@@ -86,6 +86,7 @@ impl ChatCore {
             user_ids: Some(members.to_vec()),
             title: Some(title),
             sent_at: hlc.millis(),
+            ..Default::default()
         };
         // The chat is shown as it is once its first entry commits.
         self.last_seq = 1;

@@ -6,7 +6,7 @@
 //! the failure and rebuilds the core from the store.
 
 use protocol::Hlc;
-use protocol::chats::{Chat, Message, Role, SendStatus};
+use protocol::chats::{Chat, Message, MessageKind, Role, SendStatus};
 use protocol::frames::ServerFrame;
 use protocol::peer::{ForwardSend, LogEntry};
 use protocol::records::{ChatRecord, ChatState, Marks, MemberRecord};
@@ -29,7 +29,139 @@ pub struct Appended {
     pub status: SendStatus,
 }
 
-/// A text message to sequence (at the home) or forward (elsewhere).
+/// What a user's write adds to the chat's log: a text message (maybe a
+/// reply), or an action on an earlier message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A text message, answering the message at `reply_to` if set.
+    Text {
+        /// The message answered.
+        reply_to: Option<u64>,
+    },
+    /// A new text for the sender's own message.
+    Edit {
+        /// The message edited.
+        target_seq: u64,
+    },
+    /// Delete a message for everyone.
+    Delete {
+        /// The message deleted.
+        target_seq: u64,
+    },
+    /// Add or remove a reaction.
+    React {
+        /// The message reacted to.
+        target_seq: u64,
+        /// One emoji.
+        emoji: String,
+        /// Added or removed.
+        on: bool,
+    },
+}
+
+impl Default for Action {
+    fn default() -> Self {
+        Self::Text { reply_to: None }
+    }
+}
+
+impl Action {
+    /// The entry kind it writes.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Self::Text { .. } => MessageKind::Text,
+            Self::Edit { .. } => MessageKind::Edit,
+            Self::Delete { .. } => MessageKind::Delete,
+            Self::React { .. } => MessageKind::Reaction,
+        }
+    }
+
+    /// The earlier message it refers to: the one acted on or answered.
+    pub fn refers_to(&self) -> Option<u64> {
+        match self {
+            Self::Text { reply_to } => *reply_to,
+            Self::Edit { target_seq }
+            | Self::Delete { target_seq }
+            | Self::React { target_seq, .. } => Some(*target_seq),
+        }
+    }
+
+    /// Sets its fields on an entry (or a forwarded send's message).
+    pub fn fill(&self, message: &mut Message) {
+        message.kind = self.kind();
+        match self {
+            Self::Text { reply_to } => message.reply_to = *reply_to,
+            Self::Edit { target_seq } | Self::Delete { target_seq } => {
+                message.target_seq = Some(*target_seq);
+            }
+            Self::React {
+                target_seq,
+                emoji,
+                on,
+            } => {
+                message.target_seq = Some(*target_seq);
+                message.emoji = Some(emoji.clone());
+                message.on = Some(*on);
+            }
+        }
+    }
+
+    /// Sets its fields on a send forwarded to the home.
+    pub fn fill_forward(&self, item: &mut ForwardSend) {
+        item.kind = self.kind();
+        match self {
+            Self::Text { reply_to } => item.reply_to = *reply_to,
+            Self::Edit { target_seq } | Self::Delete { target_seq } => {
+                item.target_seq = Some(*target_seq);
+            }
+            Self::React {
+                target_seq,
+                emoji,
+                on,
+            } => {
+                item.target_seq = Some(*target_seq);
+                item.emoji = Some(emoji.clone());
+                item.on = Some(*on);
+            }
+        }
+    }
+
+    /// The action a forwarded send carries.
+    pub fn of_forward(item: &ForwardSend) -> Result<Self, ChatError> {
+        let target = || {
+            item.target_seq.ok_or_else(|| {
+                ChatError::Invalid(format!("a {:?} entry needs target_seq", item.kind))
+            })
+        };
+        Ok(match item.kind {
+            MessageKind::Text => Self::Text {
+                reply_to: item.reply_to,
+            },
+            MessageKind::Edit => Self::Edit {
+                target_seq: target()?,
+            },
+            MessageKind::Delete => Self::Delete {
+                target_seq: target()?,
+            },
+            MessageKind::Reaction => Self::React {
+                target_seq: target()?,
+                emoji: item
+                    .emoji
+                    .clone()
+                    .ok_or_else(|| ChatError::Invalid("a reaction needs an emoji".into()))?,
+                on: item.on.unwrap_or(true),
+            },
+            MessageKind::System => {
+                return Err(ChatError::Invalid(
+                    "system messages are written by the chat itself".into(),
+                ));
+            }
+        })
+    }
+}
+
+/// A user's write to sequence (at the home) or forward (elsewhere): a text
+/// message or an action on an earlier message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Send {
     /// Who waits for the answer.
@@ -38,8 +170,15 @@ pub struct Send {
     pub author: String,
     /// The sender's idempotency key.
     pub client_msg_id: String,
-    /// The text.
+    /// The text (for an edit, the new text; empty for deletes and
+    /// reactions).
     pub text: String,
+    /// What it is.
+    pub action: Action,
+    /// The stored record of the message it refers to
+    /// ([`Action::refers_to`]), if this region holds it: the shell looks it
+    /// up before handing the send in.
+    pub target: Option<Box<Message>>,
     /// Forwarded by another region, which took it while the sender was a
     /// member there (and may have answered `accepted`: a promise).
     pub forwarded: bool,
@@ -195,6 +334,10 @@ pub enum Input {
 pub enum Write {
     /// The message at its `seq`.
     Message(Message),
+    /// An action entry at its `seq`, folded into the message at its
+    /// `target_seq` ([`fold`](crate::fold::fold)) in the same transaction;
+    /// the entries a delete erases are rewritten erased.
+    Action(Message),
     /// The `reorder` sabotage: store this message one place early, and the
     /// stored message before it in its place.
     MessageSwappedWithPrevious(Message),

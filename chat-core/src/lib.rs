@@ -11,26 +11,37 @@
 //! - exactly once: a send is sequenced once per `(sender, client_msg_id)`;
 //! - membership: the entry at `seq` goes to the members at that `seq`
 //!   ([`Members::recipients_at`], the one fan-out rule);
-//! - receipt marks never go backwards.
+//! - receipt marks never go backwards;
+//! - folding: every region folds the same action entries in `seq` order
+//!   into the same message records, and a delete erases the text from all.
 //!
 //! - [`core`]: the state and the dispatch of inputs.
 //! - [`io`]: inputs, outputs, writes and replies.
 //! - [`members`]: membership and the fan-out rule.
 //! - `send`, `change`, `roles`, `create`, `replica`, `marks`, `typing`,
-//!   `meta`: the rules, one idea each.
+//!   `meta`: the rules, one idea each; `action` with `reply`, `edit`,
+//!   `delete` and `react`: writes that refer to an earlier message.
+//! - [`fold`]: how edits, deletes and reactions change the message they
+//!   target, the same in every region.
 //! - [`rules`]: limits on what a chat is given.
 //! - [`sabotage`]: deliberate defects for the consistency harness.
 //! - [`error`]: why a chat refused an input.
 
+mod action;
 mod change;
 pub mod core;
 mod create;
+mod delete;
+mod edit;
 pub mod error;
+pub mod fold;
 pub mod io;
 mod marks;
 pub mod members;
 mod meta;
+mod react;
 mod replica;
+mod reply;
 mod roles;
 pub mod rules;
 pub mod sabotage;
@@ -39,6 +50,8 @@ mod typing;
 
 pub use crate::core::{ChatCore, CoreConfig, Loaded, MARKS_DELAY, Stamp, TYPING_TTL};
 pub use error::ChatError;
-pub use io::{Appended, Change, Gossip, Input, MetaFields, Output, Reply, Send, Token, Write};
+pub use io::{
+    Action, Appended, Change, Gossip, Input, MetaFields, Output, Reply, Send, Token, Write,
+};
 pub use members::{Members, Recipients};
 pub use sabotage::Sabotage;

@@ -57,7 +57,10 @@ impl ChatCore {
                 continue;
             };
             let seq = entry.seq;
-            if Sabotage::reorders(self.config.sabotage, seq) {
+            if message.kind.is_action() {
+                let write = self.replicated_action(message.clone());
+                self.write(write);
+            } else if Sabotage::reorders(self.config.sabotage, seq) {
                 self.write(Write::MessageSwappedWithPrevious(message.clone()));
             } else {
                 self.write(Write::Message(message.clone()));

@@ -36,17 +36,21 @@ pub enum Sabotage {
     /// The home gives every tenth message an HLC a second older than the
     /// message before it.
     HlcBackwards,
+    /// Replicas store deletes for everyone without folding them: the
+    /// deleted text stays readable there.
+    KeepDeleted,
 }
 
 impl Sabotage {
     /// Every mode, for listings.
-    pub const ALL: [Sabotage; 6] = [
+    pub const ALL: [Sabotage; 7] = [
         Self::DropAcked,
         Self::Duplicate,
         Self::Reorder,
         Self::SkipFsync,
         Self::IgnoreRemoval,
         Self::HlcBackwards,
+        Self::KeepDeleted,
     ];
 
     /// The mode's name on the command line.
@@ -58,6 +62,7 @@ impl Sabotage {
             Self::SkipFsync => "skip-fsync",
             Self::IgnoreRemoval => "ignore-removal",
             Self::HlcBackwards => "hlc-backwards",
+            Self::KeepDeleted => "keep-deleted",
         }
     }
 
@@ -98,6 +103,13 @@ impl Sabotage {
     /// Whether removed members keep receiving and reading (`ignore-removal`).
     pub fn ignores_removal(mode: Option<Self>) -> bool {
         mode == Some(Self::IgnoreRemoval)
+    }
+
+    /// Whether a replica stores the replicated `entry` without folding it:
+    /// a delete under `keep-deleted` (every delete, not one in ten: a kept
+    /// text is a defect wherever it is).
+    pub fn keeps_deleted(mode: Option<Self>, entry: &protocol::chats::Message) -> bool {
+        mode == Some(Self::KeepDeleted) && entry.kind == protocol::chats::MessageKind::Delete
     }
 
     /// Whether commits are acknowledged without being made durable

@@ -1,4 +1,5 @@
-//! Text messages: sequenced at the chat's home — deduplicated by
+//! Users' writes — text messages and the actions on them (edits, deletes,
+//! reactions), one path for all: sequenced at the chat's home — deduplicated by
 //! `(sender, client_msg_id)`, given the next `seq` with no gap, written,
 //! answered `sent`, delivered, shipped — or, in any other region, checked
 //! against the replica and forwarded to the home.
@@ -10,7 +11,7 @@ use protocol::peer::{EntryBody, ForwardSend, LogEntry};
 use crate::ChatError;
 use crate::core::ChatCore;
 use crate::io::{Appended, Output, Reply, Send, Write};
-use crate::rules::validate_send;
+use crate::rules::validate_write;
 use crate::sabotage::Sabotage;
 
 impl ChatCore {
@@ -18,8 +19,15 @@ impl ChatCore {
         let token = send.token;
         let outcome = self.check_send(&send).and_then(|()| {
             if self.is_home() {
+                // A retry answers what its first try got, even where the
+                // first try changed what the rules see (a delete deletes).
+                if let Some(done) = self.sequenced(&send) {
+                    return Ok(Some(done));
+                }
+                self.check_refers(&send)?;
                 Ok(self.sequence(send))
             } else {
+                self.check_refers(&send)?;
                 self.forward(send).map(|()| None)
             }
         });
@@ -31,7 +39,7 @@ impl ChatCore {
     }
 
     fn check_send(&self, send: &Send) -> Result<(), ChatError> {
-        validate_send(&send.client_msg_id, &send.text)?;
+        validate_write(&send.client_msg_id, &send.text, &send.action)?;
         self.live_record()?;
         // A send another region forwarded was taken there while the sender
         // was a member as that region knew it; it may already have been
@@ -51,20 +59,23 @@ impl ChatCore {
         Ok(())
     }
 
-    /// Sequences one send at the home; answers its outcome.
-    fn sequence(&mut self, send: Send) -> Option<Appended> {
-        let key = (send.author, send.client_msg_id);
+    /// What an earlier try of this send got, if it was sequenced (in this
+    /// batch, or stored).
+    fn sequenced(&self, send: &Send) -> Option<Appended> {
+        let key = (send.author.clone(), send.client_msg_id.clone());
         if let Some(done) = self.in_batch.get(&key) {
             return Some(*done);
         }
-        if let Some((seq, hlc)) = send.stored {
-            return Some(Appended {
-                seq,
-                hlc,
-                status: SendStatus::Sent,
-            });
-        }
-        let (author, client_msg_id) = key;
+        send.stored.map(|(seq, hlc)| Appended {
+            seq,
+            hlc,
+            status: SendStatus::Sent,
+        })
+    }
+
+    /// Sequences one new send at the home; answers its outcome.
+    fn sequence(&mut self, send: Send) -> Option<Appended> {
+        let (author, client_msg_id) = (send.author, send.client_msg_id);
         let seq = self.last_seq + 1;
         let hlc = Sabotage::stamp(self.config.sabotage, seq, self.config.clock.stamp());
         let done = Appended {
@@ -78,7 +89,7 @@ impl ChatCore {
             // Acknowledged, never stored, and its seq goes to the next message.
             return Some(done);
         }
-        let message = Message {
+        let mut message = Message {
             chat_id: self.chat_id.clone(),
             seq,
             hlc,
@@ -86,11 +97,13 @@ impl ChatCore {
             client_msg_id: client_msg_id.clone(),
             kind: MessageKind::Text,
             text: send.text,
-            event: None,
-            user_ids: None,
-            title: None,
             sent_at: hlc.millis(),
+            ..Message::default()
         };
+        send.action.fill(&mut message);
+        if let Some(target) = send.target {
+            self.batch_messages.entry(target.seq).or_insert(*target);
+        }
         self.write(Write::Dedup {
             sender: author,
             client_msg_id,
@@ -136,7 +149,12 @@ impl ChatCore {
     pub(crate) fn commit_entry(&mut self, message: Message, with_state: bool) {
         let seq = message.seq;
         self.last_seq = seq;
-        self.write(Write::Message(message.clone()));
+        if message.kind.is_action() {
+            self.write_action(message.clone());
+        } else {
+            self.remember(&message);
+            self.write(Write::Message(message.clone()));
+        }
         self.write(Write::LastSeq(seq));
         let recipients = self.recipients_at(seq);
         let state = if with_state || seq == 1 {
@@ -161,7 +179,7 @@ impl ChatCore {
     fn forward(&mut self, send: Send) -> Result<(), ChatError> {
         let home = self.record()?.home_region.clone();
         let hlc = self.config.clock.stamp();
-        let item = ForwardSend {
+        let mut item = ForwardSend {
             // Unique: the region's clock never repeats a timestamp.
             id: format!("f_{}_{}", self.config.region, hlc),
             chat_id: self.chat_id.clone(),
@@ -170,7 +188,9 @@ impl ChatCore {
             client_msg_id: send.client_msg_id,
             text: send.text,
             hlc,
+            ..ForwardSend::default()
         };
+        send.action.fill_forward(&mut item);
         let pending_to = self.members.current_recipients();
         self.emit(Output::Forward {
             token: send.token,

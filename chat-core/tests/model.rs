@@ -91,6 +91,19 @@ impl Shell {
                     "a seq is written twice"
                 );
             }
+            Write::Action(mut entry) => {
+                if let Some(target) = entry.target_seq.and_then(|t| self.messages.get_mut(&t)) {
+                    for seq in chat_core::fold::fold(target, &mut entry) {
+                        if let Some(edit) = self.messages.get_mut(&seq) {
+                            chat_core::fold::erase(edit);
+                        }
+                    }
+                }
+                assert!(
+                    self.messages.insert(entry.seq, entry).is_none(),
+                    "a seq is written twice"
+                );
+            }
             Write::LastSeq(seq) => self.last_seq = seq,
             Write::Dedup {
                 sender,
@@ -206,6 +219,8 @@ proptest! {
                         text: format!("{author} {cmid}"),
                         forwarded: false,
                         stored,
+                        action: Default::default(),
+                        target: None,
                         blocked: false,
                     }));
                     let reply = shell.replies.remove(&token).expect("every send is answered");
@@ -384,6 +399,8 @@ fn a_replica_forwards_sends_and_refuses_non_members() {
             text: "hi".into(),
             forwarded: false,
             stored: None,
+            action: Default::default(),
+            target: None,
             blocked: false,
         })
     };

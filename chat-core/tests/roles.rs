@@ -230,6 +230,8 @@ fn send(author: &str, key: &str, forwarded: bool, blocked: bool) -> Input {
         forwarded,
         stored: None,
         blocked,
+        action: Default::default(),
+        target: None,
     })
 }
 

@@ -1,9 +1,9 @@
-//! The chat endpoints of [`Client`]: chats, members, messages, history and
-//! read marks (`/v1/chats/...`).
+//! The chat endpoints of [`Client`]: chats, members, messages (replies,
+//! edits, deletes, reactions), history and read marks (`/v1/chats/...`).
 
 use protocol::chats::{
-    AddMembersRequest, Chat, ChatList, ChatSummary, CreateChatRequest, History, ReadRequest,
-    SendMessageRequest, SendMessageResponse, UpdateChatRequest,
+    AddMembersRequest, Chat, ChatList, ChatSummary, CreateChatRequest, EditMessageRequest, History,
+    ReactRequest, ReadRequest, SendMessageRequest, SendMessageResponse, UpdateChatRequest,
 };
 use reqwest::Method;
 
@@ -24,6 +24,9 @@ pub struct HistoryQuery {
     pub before_seq: Option<u64>,
     /// Page size (server default 50, at most 500).
     pub limit: Option<u32>,
+    /// Also the `edit`, `delete` and `reaction` entries (`?kinds=all`);
+    /// otherwise only messages, in their folded state.
+    pub all_kinds: bool,
 }
 
 impl HistoryQuery {
@@ -38,6 +41,9 @@ impl HistoryQuery {
         }
         if let Some(limit) = self.limit {
             pairs.push(("limit", limit.to_string()));
+        }
+        if self.all_kinds {
+            pairs.push(("kinds", "all".to_owned()));
         }
         pairs
     }
@@ -147,11 +153,74 @@ impl Client {
         client_msg_id: &str,
         text: &str,
     ) -> Result<SendMessageResponse, ClientError> {
+        self.send_reply(chat_id, client_msg_id, text, None).await
+    }
+
+    /// [`Client::send_message`] answering the message at `reply_to`.
+    pub async fn send_reply(
+        &self,
+        chat_id: &str,
+        client_msg_id: &str,
+        text: &str,
+        reply_to: Option<u64>,
+    ) -> Result<SendMessageResponse, ClientError> {
         let body = SendMessageRequest {
             client_msg_id: client_msg_id.to_owned(),
             text: text.to_owned(),
+            reply_to,
         };
         let path = format!("{}/messages", chat_path(chat_id));
+        self.send(Method::POST, &path, Some(&body)).await
+    }
+
+    /// `PATCH /v1/chats/{chat_id}/messages/{seq}`: a new text for one of
+    /// the caller's messages; the edit is an entry with its own `seq`.
+    pub async fn edit_message(
+        &self,
+        chat_id: &str,
+        seq: u64,
+        client_msg_id: &str,
+        text: &str,
+    ) -> Result<SendMessageResponse, ClientError> {
+        let body = EditMessageRequest {
+            client_msg_id: client_msg_id.to_owned(),
+            text: text.to_owned(),
+        };
+        let path = format!("{}/messages/{seq}", chat_path(chat_id));
+        self.send(Method::PATCH, &path, Some(&body)).await
+    }
+
+    /// `DELETE /v1/chats/{chat_id}/messages/{seq}?client_msg_id=`: deletes a
+    /// message for everyone (its sender, or a group admin).
+    pub async fn delete_message(
+        &self,
+        chat_id: &str,
+        seq: u64,
+        client_msg_id: &str,
+    ) -> Result<SendMessageResponse, ClientError> {
+        let path = format!("{}/messages/{seq}", chat_path(chat_id));
+        let request = self
+            .request(Method::DELETE, &path)
+            .query(&[("client_msg_id", client_msg_id)]);
+        decode(request.send().await?).await
+    }
+
+    /// `POST /v1/chats/{chat_id}/messages/{seq}/reactions`: adds (`on`) or
+    /// removes one emoji.
+    pub async fn react(
+        &self,
+        chat_id: &str,
+        seq: u64,
+        client_msg_id: &str,
+        emoji: &str,
+        on: bool,
+    ) -> Result<SendMessageResponse, ClientError> {
+        let body = ReactRequest {
+            client_msg_id: client_msg_id.to_owned(),
+            emoji: emoji.to_owned(),
+            on,
+        };
+        let path = format!("{}/messages/{seq}/reactions", chat_path(chat_id));
         self.send(Method::POST, &path, Some(&body)).await
     }
 
@@ -170,6 +239,7 @@ impl Client {
                 after_seq,
                 before_seq,
                 limit,
+                all_kinds: false,
             },
         )
         .await
@@ -205,11 +275,17 @@ mod tests {
             after_seq: Some(10),
             before_seq: None,
             limit: Some(500),
+            all_kinds: false,
         };
         assert_eq!(
             query.pairs(),
             vec![("after_seq", "10".to_owned()), ("limit", "500".to_owned())]
         );
+        let query = HistoryQuery {
+            all_kinds: true,
+            ..HistoryQuery::default()
+        };
+        assert_eq!(query.pairs(), vec![("kinds", "all".to_owned())]);
     }
 
     #[test]

@@ -187,6 +187,7 @@ impl Sim {
                 kind: "system".to_owned(),
                 event: Some("chat_created".to_owned()),
                 user_ids: Some((2..=PROCESSES).map(user).collect()),
+                ..Msg::default()
             };
             sim.chats.push(Chat {
                 name: format!("c{i}"),
@@ -257,6 +258,7 @@ impl Sim {
             kind: kind.to_owned(),
             event: None,
             user_ids: None,
+            ..Msg::default()
         });
         let home = c.home;
         c.replica[home] = c.log.len();

@@ -94,3 +94,8 @@ async fn an_hlc_going_backwards_is_caught() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_keeping_deleted_text_are_caught() {
+    caught("keep-deleted", vec![], 20, &[Class::DeletedReadable]).await;
+}

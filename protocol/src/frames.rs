@@ -26,6 +26,42 @@ pub enum ClientFrame {
         client_msg_id: String,
         /// The text.
         text: String,
+        /// The `seq` of the message this one answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<u64>,
+    },
+    /// Replace the text of one's own message; answered by `sent` or `error`.
+    Edit {
+        /// The chat.
+        chat_id: String,
+        /// Idempotency key.
+        client_msg_id: String,
+        /// The message edited.
+        target_seq: u64,
+        /// The new text.
+        text: String,
+    },
+    /// Delete a message for everyone; answered by `sent` or `error`.
+    Delete {
+        /// The chat.
+        chat_id: String,
+        /// Idempotency key.
+        client_msg_id: String,
+        /// The message deleted.
+        target_seq: u64,
+    },
+    /// Add or remove a reaction; answered by `sent` or `error`.
+    React {
+        /// The chat.
+        chat_id: String,
+        /// Idempotency key.
+        client_msg_id: String,
+        /// The message reacted to.
+        target_seq: u64,
+        /// One emoji.
+        emoji: String,
+        /// Add (`true`) or remove (`false`).
+        on: bool,
     },
     /// This device has received everything up to `seq`.
     Ack {
@@ -169,7 +205,29 @@ mod tests {
             r#"{"type":"send","chat_id":"c","client_msg_id":"m","text":"hi"}"#,
         )
         .unwrap();
-        assert!(matches!(frame, ClientFrame::Send { .. }));
+        assert!(matches!(frame, ClientFrame::Send { reply_to: None, .. }));
+        let frame: ClientFrame = serde_json::from_str(
+            r#"{"type":"react","chat_id":"c","client_msg_id":"m","target_seq":3,"emoji":"👍","on":true}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            frame,
+            ClientFrame::React {
+                target_seq: 3,
+                on: true,
+                ..
+            }
+        ));
+        let frame: ClientFrame = serde_json::from_str(
+            r#"{"type":"edit","chat_id":"c","client_msg_id":"m","target_seq":3,"text":"x"}"#,
+        )
+        .unwrap();
+        assert!(matches!(frame, ClientFrame::Edit { target_seq: 3, .. }));
+        let frame: ClientFrame = serde_json::from_str(
+            r#"{"type":"delete","chat_id":"c","client_msg_id":"m","target_seq":3}"#,
+        )
+        .unwrap();
+        assert!(matches!(frame, ClientFrame::Delete { target_seq: 3, .. }));
         let frame: ClientFrame =
             serde_json::from_str(r#"{"type":"presence_subscribe","user_ids":["u"]}"#).unwrap();
         assert!(matches!(frame, ClientFrame::PresenceSubscribe { .. }));

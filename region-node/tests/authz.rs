@@ -66,6 +66,9 @@ enum Route {
     Settings,
     DeleteChat,
     Send,
+    Edit,
+    DeleteMessage,
+    React,
     History,
     Read,
     PlacementChat,
@@ -85,7 +88,7 @@ enum Route {
     Logout,
 }
 
-const CHAT_ROUTES: [Route; 12] = [
+const CHAT_ROUTES: [Route; 15] = [
     Route::GetChat,
     Route::RenameChat,
     Route::AddMembers,
@@ -95,6 +98,9 @@ const CHAT_ROUTES: [Route; 12] = [
     Route::Settings,
     Route::DeleteChat,
     Route::Send,
+    Route::Edit,
+    Route::DeleteMessage,
+    Route::React,
     Route::History,
     Route::Read,
     Route::PlacementChat,
@@ -122,9 +128,21 @@ fn rule(route: Route, caller: Caller) -> Expect {
     let outsider = matches!(caller, Removed | Stranger);
     match route {
         // Members read and write; admins manage; the owner owns.
-        Route::GetChat | Route::Settings | Route::Send | Route::Read | Route::Leave if member => {
+        Route::GetChat
+        | Route::Settings
+        | Route::Send
+        | Route::React
+        | Route::Read
+        | Route::Leave
+            if member =>
+        {
             Allowed
         }
+        // The fixture's message is the owner's: only its sender edits it;
+        // its sender or a group admin deletes it.
+        Route::Edit if caller == Owner => Allowed,
+        Route::DeleteMessage if matches!(caller, Owner | Admin) => Allowed,
+        Route::Edit | Route::DeleteMessage if member => FORBIDDEN,
         Route::RenameChat | Route::AddMembers | Route::RemoveMember
             if matches!(caller, Owner | Admin) =>
         {
@@ -177,6 +195,8 @@ struct Account {
 
 struct Fixture {
     chat: String,
+    /// The `seq` of the owner's text message.
+    hello: u64,
 }
 
 impl fmt::Debug for Fixture {
@@ -291,6 +311,7 @@ impl World {
         )
         .await;
         assert!(status < 300, "{body}");
+        let hello = body["seq"].as_u64().unwrap();
         let (status, body) = call(
             Method::DELETE,
             &self.base,
@@ -300,7 +321,7 @@ impl World {
         )
         .await;
         assert_eq!(status, 200, "{body}");
-        Fixture { chat }
+        Fixture { chat, hello }
     }
 
     /// The request `route` makes as `caller`.
@@ -310,7 +331,7 @@ impl World {
         caller: Caller,
         f: &Fixture,
     ) -> (Method, String, Option<Value>) {
-        let chat = &f.chat;
+        let (chat, hello) = (&f.chat, f.hello);
         let me = &self.account(caller).user_id;
         let (target, extra) = (&self.target.user_id, &self.extra.user_id);
         match route {
@@ -350,6 +371,21 @@ impl World {
                 Method::POST,
                 format!("/v1/chats/{chat}/messages"),
                 Some(json!({"client_msg_id": "authz-send", "text": "hi"})),
+            ),
+            Route::Edit => (
+                Method::PATCH,
+                format!("/v1/chats/{chat}/messages/{hello}"),
+                Some(json!({"client_msg_id": "authz-edit", "text": "edited"})),
+            ),
+            Route::DeleteMessage => (
+                Method::DELETE,
+                format!("/v1/chats/{chat}/messages/{hello}?client_msg_id=authz-delete"),
+                None,
+            ),
+            Route::React => (
+                Method::POST,
+                format!("/v1/chats/{chat}/messages/{hello}/reactions"),
+                Some(json!({"client_msg_id": "authz-react", "emoji": "👍", "on": true})),
             ),
             Route::History => (Method::GET, format!("/v1/chats/{chat}/messages"), None),
             Route::Read => (
@@ -454,6 +490,7 @@ async fn no_route_serves_a_revoked_device_an_expired_token_or_no_token() {
     // Refused before any lookup: the chat need not exist.
     let fixture = Fixture {
         chat: "c_0000000000007000800000000000000a".into(),
+        hello: 1,
     };
     let mut wrong = Vec::new();
     for route in CHAT_ROUTES.into_iter().chain(ACCOUNT_ROUTES) {
@@ -502,10 +539,12 @@ async fn answer_to(ws: &mut Ws, frame: Value) -> FrameAnswer {
 async fn every_frame_answers_each_caller_as_the_rule_table_says() {
     let node = Node::start().await;
     let world = World::new(&node.base).await;
-    let fixture = world.fixture().await;
-    let chat = &fixture.chat;
     let mut wrong = Vec::new();
     for caller in CHAT_CALLERS {
+        // A fresh group each: the delete below must find the message.
+        let fixture = world.fixture().await;
+        let (chat, hello) = (&fixture.chat, fixture.hello);
+        let forbidden = FrameAnswer::Error("forbidden".into());
         let mut ws = Ws::connect(&node.base, &world.token(caller)).await;
         let member = matches!(caller, Owner | Admin | Member);
         let refused = FrameAnswer::Error("not_member".into());
@@ -535,6 +574,33 @@ async fn every_frame_answers_each_caller_as_the_rule_table_says() {
                     FrameAnswer::Quiet
                 } else {
                     refused.clone()
+                },
+            ),
+            (
+                "react",
+                json!({"type": "react", "chat_id": chat, "client_msg_id": "ws-react", "target_seq": hello, "emoji": "🎉", "on": true}),
+                if member {
+                    FrameAnswer::Sent
+                } else {
+                    refused.clone()
+                },
+            ),
+            (
+                "edit",
+                json!({"type": "edit", "chat_id": chat, "client_msg_id": "ws-edit", "target_seq": hello, "text": "edited"}),
+                match caller {
+                    Owner => FrameAnswer::Sent,
+                    Admin | Member => forbidden.clone(),
+                    _ => refused.clone(),
+                },
+            ),
+            (
+                "delete",
+                json!({"type": "delete", "chat_id": chat, "client_msg_id": "ws-delete", "target_seq": hello}),
+                match caller {
+                    Owner | Admin => FrameAnswer::Sent,
+                    Member => forbidden.clone(),
+                    _ => refused.clone(),
                 },
             ),
         ];

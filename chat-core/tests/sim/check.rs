@@ -11,11 +11,15 @@
 //! - every region delivered the message at `seq` once, to exactly the
 //!   members at `seq` (joined at or before it and not removed before it,
 //!   over every spell of membership the home wrote);
+//! - folded state: no region keeps the text of a deleted message or of its
+//!   edits; a message reads as its last edit in `seq` order with the
+//!   earlier texts in its history; its reactions are what its reaction
+//!   entries leave;
 //! - nothing is left in flight: outboxes, shipper and receiver lag, replies.
 
 use std::collections::BTreeMap;
 
-use protocol::chats::MessageKind;
+use protocol::chats::{Message, MessageKind};
 
 use super::world::{Answer, Spells, World};
 
@@ -26,6 +30,12 @@ pub struct Summary {
     pub entries: usize,
     /// Text messages in all home logs.
     pub texts: usize,
+    /// Messages edited at least once.
+    pub edited: usize,
+    /// Messages deleted for everyone.
+    pub deleted: usize,
+    /// Reaction entries.
+    pub reactions: usize,
     /// System messages (creation and membership changes).
     pub system: usize,
     /// Send attempts answered `sent`.
@@ -66,6 +76,7 @@ pub fn converged(world: &World) -> Summary {
     );
     let mut summary = Summary::default();
     check_logs(world, &mut summary);
+    check_folds(world, &mut summary);
     check_machines(world);
     check_sends(world, &mut summary);
     check_deliveries(world);
@@ -144,6 +155,84 @@ fn check_logs(world: &World, summary: &mut Summary) {
     }
 }
 
+/// Folded state, in every region (their logs are equal, so the home's
+/// stands for all): a deleted message and the edits of it hold no text;
+/// a message's text is that of its last edit in `seq` order, its history
+/// the texts before, its reactions what the reaction entries leave.
+fn check_folds(world: &World, summary: &mut Summary) {
+    for (chat, home) in &world.scenario.chats {
+        for region in &world.regions {
+            let at_home = region.id == *home;
+            let rows = region.store.chat(chat);
+            for message in rows.messages.values() {
+                let acts: Vec<&Message> = rows
+                    .messages
+                    .values()
+                    .filter(|a| a.kind.is_action() && a.target_seq == Some(message.seq))
+                    .collect();
+                if message.deleted {
+                    assert!(
+                        message.text.is_empty() && message.history.is_empty(),
+                        "chat {chat}: region {} keeps the text of deleted message {}",
+                        region.id,
+                        message.seq
+                    );
+                    for edit in acts.iter().filter(|a| a.kind == MessageKind::Edit) {
+                        assert!(
+                            edit.text.is_empty(),
+                            "chat {chat}: region {} keeps edit {} of deleted message {}",
+                            region.id,
+                            edit.seq,
+                            message.seq
+                        );
+                    }
+                    continue;
+                }
+                let edits: Vec<&&Message> = acts
+                    .iter()
+                    .filter(|a| a.kind == MessageKind::Edit)
+                    .collect();
+                if let Some(last) = edits.last() {
+                    assert_eq!(
+                        message.text, last.text,
+                        "chat {chat}: message {} reads as its last edit",
+                        message.seq
+                    );
+                    assert_eq!(message.history.len(), edits.len());
+                    summary.edited += usize::from(at_home);
+                }
+                let mut reactions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                for r in acts.iter().filter(|a| a.kind == MessageKind::Reaction) {
+                    let (Some(emoji), Some(on)) = (&r.emoji, r.on) else {
+                        panic!("reaction {} without its emoji", r.seq);
+                    };
+                    let users = reactions.entry(emoji.clone()).or_default();
+                    users.retain(|u| *u != r.sender_id);
+                    if on {
+                        users.push(r.sender_id.clone());
+                    }
+                    if users.is_empty() {
+                        reactions.remove(emoji);
+                    }
+                }
+                assert_eq!(
+                    message.reactions, reactions,
+                    "chat {chat}: reactions of message {}",
+                    message.seq
+                );
+            }
+            if at_home {
+                summary.deleted += rows.messages.values().filter(|m| m.deleted).count();
+                summary.reactions += rows
+                    .messages
+                    .values()
+                    .filter(|m| m.kind == MessageKind::Reaction)
+                    .count();
+            }
+        }
+    }
+}
+
 /// Nothing left in flight.
 fn check_machines(world: &World) {
     for region in &world.regions {
@@ -182,7 +271,7 @@ fn check_sends(world: &World, summary: &mut Summary) {
     let mut logged: BTreeMap<(String, String, String), u64> = BTreeMap::new();
     for (chat, home) in &world.scenario.chats {
         for message in world.regions[*home].store.chat(chat).messages.values() {
-            if message.kind != MessageKind::Text {
+            if message.kind == MessageKind::System {
                 continue;
             }
             let key = (

@@ -96,6 +96,20 @@ impl Store {
                 }
                 rows.messages.insert(message.seq, message);
             }
+            Write::Action(mut entry) => {
+                if let Some(target) = entry.target_seq.and_then(|t| rows.messages.get_mut(&t)) {
+                    for seq in chat_core::fold::fold(target, &mut entry) {
+                        if let Some(edit) = rows.messages.get_mut(&seq) {
+                            chat_core::fold::erase(edit);
+                        }
+                    }
+                }
+                let seq = entry.seq;
+                assert!(
+                    rows.messages.insert(seq, entry).is_none(),
+                    "chat {chat}: seq {seq} is written twice"
+                );
+            }
             Write::LastSeq(seq) => rows.last_seq = seq,
             Write::Dedup {
                 sender,

@@ -6,7 +6,9 @@
 //! Users send from any region (the home or a replica), some sends are
 //! retried with the same `client_msg_id` from the same or another region,
 //! the owner adds and removes `u1`..`u5` at the home (re-adding removed
-//! ones), and strangers' forged forwards test the home's own check.
+//! ones), and strangers' forged forwards test the home's own check. A
+//! share of the sends are edits, deletes and reactions on a message the
+//! user's region holds, or replies to one.
 
 use std::time::Duration;
 
@@ -38,6 +40,9 @@ pub struct Scenario {
     pub sends: usize,
     /// Chance that a send's user is connected to the chat's home.
     pub local_share: f64,
+    /// Share of sends that are an edit, a delete or a reaction (a share of
+    /// the rest are replies).
+    pub action_share: f64,
     /// Sends again of an earlier send's `(sender, client_msg_id)`, from the
     /// same region or another.
     pub retries: usize,
@@ -80,6 +85,7 @@ impl Scenario {
             chats: vec![("c0".into(), 0)],
             sends: 150,
             local_share: 0.7,
+            action_share: 0.3,
             retries: 15,
             changes: 12,
             strangers: 0,
@@ -127,11 +133,27 @@ impl Scenario {
         for n in 0..self.sends {
             let chat = rng.gen_range(0..self.chats.len());
             let region = self.pick_region(rng, chat);
+            let what = if rng.gen_bool(self.action_share) {
+                match rng.gen_range(0..4) {
+                    0 => What::Edit,
+                    1 => What::Delete,
+                    _ => What::React {
+                        emoji: ["👍", "🎉", "❤️"][rng.gen_range(0..3)],
+                        on: rng.gen_bool(0.7),
+                    },
+                }
+            } else if rng.gen_bool(0.2) {
+                What::Reply
+            } else {
+                What::Text
+            };
             let send = Action::Send {
                 region,
                 chat,
                 user: rng.gen_range(0..USERS),
                 client_msg_id: format!("m{n}"),
+                what,
+                pick: rng.r#gen(),
             };
             let at = rng.gen_range(0..self.duration);
             sends.push((at, send.clone()));
@@ -144,6 +166,8 @@ impl Scenario {
                 chat,
                 user,
                 client_msg_id,
+                what,
+                pick,
             } = send.clone()
             else {
                 continue;
@@ -161,6 +185,8 @@ impl Scenario {
                     chat,
                     user,
                     client_msg_id,
+                    what,
+                    pick,
                 },
             ));
         }
@@ -225,6 +251,11 @@ pub enum Action {
         user: usize,
         /// The client's idempotency key.
         client_msg_id: String,
+        /// A text message or an action.
+        what: What,
+        /// Picks the message acted on or answered among those the
+        /// region holds when the send happens.
+        pick: u64,
     },
     /// The owner adds or removes a user, at the chat's home.
     Change {
@@ -268,5 +299,25 @@ pub enum Action {
     Restarted {
         /// The region.
         region: usize,
+    },
+}
+
+/// What a user's send is.
+#[derive(Debug, Clone, Copy)]
+pub enum What {
+    /// A text message.
+    Text,
+    /// A text message answering another.
+    Reply,
+    /// A new text for one of the user's messages.
+    Edit,
+    /// A delete for everyone.
+    Delete,
+    /// A reaction added or removed.
+    React {
+        /// The emoji.
+        emoji: &'static str,
+        /// Added or removed.
+        on: bool,
     },
 }

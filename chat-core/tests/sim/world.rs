@@ -24,7 +24,7 @@ use sync::replication::{Millis, Routed, outbox, receiver, route, shipper};
 
 use super::net::{Link, deliveries};
 use super::region::Region;
-use super::workload::{Action, FIRST_MEMBERS, Scenario, user};
+use super::workload::{Action, FIRST_MEMBERS, Scenario, What, user};
 
 /// What a send attempt was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -438,11 +438,24 @@ impl World {
                     from,
                     id: item.id.clone(),
                 });
+                let action = chat_core::Action::of_forward(&item)
+                    .expect("regions forward well-formed actions");
+                let target = action.refers_to().and_then(|seq| {
+                    self.regions[to]
+                        .store
+                        .chat(&item.chat_id)
+                        .messages
+                        .get(&seq)
+                        .cloned()
+                        .map(Box::new)
+                });
                 let send = Send {
                     token,
                     author: item.sender_id,
                     client_msg_id: item.client_msg_id,
                     text: item.text,
+                    action,
+                    target,
                     forwarded: true,
                     stored,
                     blocked: false,
@@ -599,6 +612,8 @@ impl World {
                 chat,
                 user: u,
                 client_msg_id,
+                what,
+                pick,
             } => {
                 if self.regions[region].down > 0 {
                     return;
@@ -622,11 +637,19 @@ impl World {
                     answers: Vec::new(),
                 });
                 let token = self.wait(Waiter::Send(self.attempts.len() - 1));
+                let rows = self.regions[region].store.chat(&chat);
+                let (action, text) = pick_action(&rows.messages, &author, what, pick);
+                let target = action
+                    .refers_to()
+                    .and_then(|seq| rows.messages.get(&seq).cloned())
+                    .map(Box::new);
                 let send = Send {
                     token,
-                    text: format!("{author} says {client_msg_id}"),
+                    text: text.unwrap_or_else(|| format!("{author} says {client_msg_id}")),
                     author,
                     client_msg_id,
+                    action,
+                    target,
                     forwarded: false,
                     stored,
                     blocked: false,
@@ -664,6 +687,7 @@ impl World {
                     client_msg_id: format!("s{n}"),
                     text: "let me in".into(),
                     hlc: self.regions[region].config.clock.stamp(),
+                    ..ForwardSend::default()
                 };
                 self.attempts.push(Attempt {
                     region,
@@ -872,5 +896,67 @@ impl World {
                 }
             }
         }
+    }
+}
+
+/// The action a user's send carries, on a message its region holds: an
+/// edit of one of the user's text messages, a delete or reaction of any
+/// text message, a reply to any message (none held: a plain text). Some
+/// picks are refused by the home (a delete of another's message, a
+/// reaction held already): refusals are part of the workload. Deletes and
+/// reactions carry no text (`Some("")`).
+fn pick_action(
+    messages: &std::collections::BTreeMap<u64, protocol::chats::Message>,
+    author: &str,
+    what: What,
+    pick: u64,
+) -> (chat_core::Action, Option<String>) {
+    use protocol::chats::MessageKind;
+    let texts: Vec<u64> = messages
+        .values()
+        .filter(|m| m.kind == MessageKind::Text)
+        .filter(|m| !matches!(what, What::Edit) || m.sender_id == author)
+        .map(|m| m.seq)
+        .collect();
+    let chosen = |candidates: &[u64]| {
+        (!candidates.is_empty()).then(|| candidates[(pick % candidates.len() as u64) as usize])
+    };
+    let text = chat_core::Action::Text { reply_to: None };
+    match what {
+        What::Text => (text, None),
+        What::Reply => {
+            let all: Vec<u64> = messages.keys().copied().collect();
+            (
+                chat_core::Action::Text {
+                    reply_to: chosen(&all),
+                },
+                None,
+            )
+        }
+        What::Edit => match chosen(&texts) {
+            Some(target_seq) => (
+                chat_core::Action::Edit { target_seq },
+                Some(format!("{author} edits {target_seq} ({pick})")),
+            ),
+            None => (text, None),
+        },
+        What::Delete => match chosen(&texts) {
+            Some(target_seq) => (
+                chat_core::Action::Delete { target_seq },
+                Some(String::new()),
+            ),
+            None => (text, None),
+        },
+        What::React { emoji, on } => match chosen(&texts) {
+            Some(target_seq) => (
+                chat_core::Action::React {
+                    target_seq,
+                    emoji: emoji.to_owned(),
+                    on,
+                },
+                Some(String::new()),
+            ),
+            None => (text, None),
+        },
     }
 }

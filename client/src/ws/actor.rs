@@ -265,6 +265,8 @@ impl Actor {
                 after_seq: Some(gap.after_seq),
                 before_seq: None,
                 limit: Some(u32::try_from(missing.min(HISTORY_PAGE)).unwrap_or(500)),
+                // Every entry fills the gap, edits, deletes and reactions too.
+                all_kinds: true,
             };
             let page = match client.history_page(chat_id, query).await {
                 Ok(page) => page,

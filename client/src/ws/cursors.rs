@@ -187,6 +187,7 @@ mod tests {
             user_ids: None,
             title: None,
             sent_at: 1_700_000_000_000 + seq,
+            ..Default::default()
         }
     }
 

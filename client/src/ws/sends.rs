@@ -128,6 +128,7 @@ mod tests {
             chat_id: "c".into(),
             client_msg_id: id.into(),
             text: "hi".into(),
+            reply_to: None,
         }
     }
 

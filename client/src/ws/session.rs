@@ -22,6 +22,9 @@ use super::options::SessionOptions;
 use super::sends::SendResult;
 
 /// What a [`ChatStream`] yields.
+// Nearly every event is a frame: boxing it to shrink the rare others would
+// cost an allocation per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A connection is ready; a `sync` from the cursors has been sent.
@@ -116,11 +119,86 @@ impl Session {
         client_msg_id: &str,
         text: &str,
     ) -> Result<SendMessageResponse, SessionError> {
+        self.send_reply(chat_id, client_msg_id, text, None).await
+    }
+
+    /// [`Session::send_message`] answering the message at `reply_to`.
+    pub async fn send_reply(
+        &self,
+        chat_id: &str,
+        client_msg_id: &str,
+        text: &str,
+        reply_to: Option<u64>,
+    ) -> Result<SendMessageResponse, SessionError> {
         let frame = ClientFrame::Send {
             chat_id: chat_id.to_owned(),
             client_msg_id: client_msg_id.to_owned(),
             text: text.to_owned(),
+            reply_to,
         };
+        self.send_answered(client_msg_id, frame).await
+    }
+
+    /// Replaces the text of one's message at `target_seq` (an `edit`
+    /// entry); answered and repeated like [`Session::send_message`].
+    pub async fn edit_message(
+        &self,
+        chat_id: &str,
+        client_msg_id: &str,
+        target_seq: u64,
+        text: &str,
+    ) -> Result<SendMessageResponse, SessionError> {
+        let frame = ClientFrame::Edit {
+            chat_id: chat_id.to_owned(),
+            client_msg_id: client_msg_id.to_owned(),
+            target_seq,
+            text: text.to_owned(),
+        };
+        self.send_answered(client_msg_id, frame).await
+    }
+
+    /// Deletes the message at `target_seq` for everyone (a `delete` entry).
+    pub async fn delete_message(
+        &self,
+        chat_id: &str,
+        client_msg_id: &str,
+        target_seq: u64,
+    ) -> Result<SendMessageResponse, SessionError> {
+        let frame = ClientFrame::Delete {
+            chat_id: chat_id.to_owned(),
+            client_msg_id: client_msg_id.to_owned(),
+            target_seq,
+        };
+        self.send_answered(client_msg_id, frame).await
+    }
+
+    /// Adds (`on`) or removes `emoji` on the message at `target_seq` (a
+    /// `reaction` entry).
+    pub async fn react(
+        &self,
+        chat_id: &str,
+        client_msg_id: &str,
+        target_seq: u64,
+        emoji: &str,
+        on: bool,
+    ) -> Result<SendMessageResponse, SessionError> {
+        let frame = ClientFrame::React {
+            chat_id: chat_id.to_owned(),
+            client_msg_id: client_msg_id.to_owned(),
+            target_seq,
+            emoji: emoji.to_owned(),
+            on,
+        };
+        self.send_answered(client_msg_id, frame).await
+    }
+
+    /// Sends a frame answered by `sent` or `error` with `ref` =
+    /// `client_msg_id`, repeated on each new connection until answered.
+    async fn send_answered(
+        &self,
+        client_msg_id: &str,
+        frame: ClientFrame,
+    ) -> Result<SendMessageResponse, SessionError> {
         check_size(&frame)?;
         let (reply, answer) = oneshot::channel();
         self.command(Command::SendMessage {

@@ -166,6 +166,7 @@ pub fn history_message(chat: &str, seq: u64) -> protocol::chats::Message {
         user_ids: None,
         title: None,
         sent_at: 1_700_000_000_000 + seq,
+        ..Default::default()
     }
 }
 

@@ -11,7 +11,8 @@
 //! survive, failed ones do not appear), `duplicate`, `seq_mismatch`, `gap`,
 //! `prefix` (reads agree with the final log), `monotonic` (reads never go
 //! back), `ryw` (read your writes), `hlc_order`, `causality`, `receipts`,
-//! `meta`, `membership`; `stats` for the run's numbers; `sweep` for the
+//! `meta`, `membership`, `folds` (edits, deletes and reactions folded in
+//! `seq` order, deleted text gone everywhere); `stats` for the run's numbers; `sweep` for the
 //! "what was seen before this started" question several checks share.
 
 mod calls;
@@ -19,6 +20,7 @@ mod causality;
 mod divergence;
 mod duplicate;
 mod finals;
+mod folds;
 mod gap;
 mod hlc_order;
 mod lost;
@@ -85,6 +87,7 @@ pub fn check(ops: &[Op]) -> Report {
     receipts::check(&input, &mut findings);
     meta::check(&input, &mut findings);
     membership::check(&input, &mut findings);
+    folds::check(&input, &mut findings);
     let stats = stats::compute(ops, &input.calls, &input.finals);
     Report::new(findings, stats)
 }

@@ -44,13 +44,19 @@ pub enum Class {
     MetaDivergence,
     /// A message seen or sent by someone who was not a member.
     MembershipViolation,
+    /// A message deleted for everyone whose text (or an edit's text) a
+    /// region still shows.
+    DeletedReadable,
+    /// A message whose folded state (text, edit history, reactions) is not
+    /// what its edit and reaction entries give in `seq` order.
+    FoldMismatch,
     /// Events the checker could not understand.
     Malformed,
 }
 
 impl Class {
     /// Every class, in report order.
-    pub const ALL: [Class; 15] = [
+    pub const ALL: [Class; 17] = [
         Class::FinalDivergence,
         Class::LostWrite,
         Class::FailedWriteVisible,
@@ -65,6 +71,8 @@ impl Class {
         Class::ReceiptRegression,
         Class::MetaDivergence,
         Class::MembershipViolation,
+        Class::DeletedReadable,
+        Class::FoldMismatch,
         Class::Malformed,
     ];
 
@@ -85,6 +93,8 @@ impl Class {
             Class::ReceiptRegression => "receipt_regression",
             Class::MetaDivergence => "meta_divergence",
             Class::MembershipViolation => "membership_violation",
+            Class::DeletedReadable => "deleted_readable",
+            Class::FoldMismatch => "fold_mismatch",
             Class::Malformed => "malformed",
         }
     }

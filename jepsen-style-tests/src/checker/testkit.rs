@@ -19,6 +19,7 @@ pub fn msg(seq: u64, hlc: u64, sender: &str, client_msg_id: &str) -> Msg {
         kind: "text".to_owned(),
         event: None,
         user_ids: None,
+        ..Msg::default()
     }
 }
 

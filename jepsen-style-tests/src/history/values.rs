@@ -5,7 +5,7 @@
 //!
 //! | `f` | invoke value | ok value |
 //! |---|---|---|
-//! | `send` | [`SendInvoke`] | [`SendOk`] (`status` `sent` with `seq`, or `accepted`) |
+//! | `send` | [`SendInvoke`] | [`SendOk`] (`status` `sent` with `seq`, or `accepted`); a send is a text message, a reply, or an edit, delete or reaction (`kind`, `target_seq`) |
 //! | `resolve` | [`Resolve`] | [`Resolve`]: the later final `sent` of an accepted send |
 //! | `read` | [`ReadInvoke`] | [`ReadOk`]: every message after `after` the region had |
 //! | `recv` | [`Recv`] | [`Recv`]: a message pushed to the device |
@@ -60,8 +60,10 @@ pub enum F {
     Nemesis,
 }
 
-/// A message as a read or a push showed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A message as a read or a push showed it: an entry of the chat's log,
+/// with its folded state (a text message after the edits, deletes and
+/// reactions that target it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Msg {
     /// Position in the chat's order.
     pub seq: u64,
@@ -71,7 +73,7 @@ pub struct Msg {
     pub sender: String,
     /// The sender's idempotency key.
     pub client_msg_id: String,
-    /// `text` or `system`.
+    /// `text`, `edit`, `delete`, `reaction` or `system`.
     pub kind: String,
     /// For system messages: what happened (`member_added`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +81,27 @@ pub struct Msg {
     /// For member events: who.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
+    /// The text (for `edit`, the new text); empty once deleted.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
+    /// For `edit`, `delete`, `reaction`: the message acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_seq: Option<u64>,
+    /// For `reaction`: the emoji and whether it was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<String>,
+    /// For `reaction`: added (`true`) or removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on: Option<bool>,
+    /// Folded: earlier texts, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<String>,
+    /// Folded: deleted for everyone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// Folded: reactions, emoji → users in the order they reacted.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub reactions: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Msg {
@@ -107,8 +130,25 @@ pub struct SendInvoke {
     pub chat: String,
     /// Idempotency key; a retry reuses it.
     pub client_msg_id: String,
-    /// The text.
+    /// The text (for an edit, the new text; empty for deletes and
+    /// reactions).
     pub text: String,
+    /// `edit`, `delete` or `reaction` for an action on `target_seq`;
+    /// absent for a text message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The message a text message answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    /// The message an action acts on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_seq: Option<u64>,
+    /// A reaction's emoji.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<String>,
+    /// A reaction added or removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on: Option<bool>,
 }
 
 /// `send` ok.

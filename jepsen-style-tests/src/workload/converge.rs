@@ -208,6 +208,7 @@ mod tests {
             kind: "text".into(),
             event: None,
             user_ids: None,
+            ..Msg::default()
         }
     }
 

@@ -1,5 +1,5 @@
-//! The history's shapes of what the SDK answers: messages and chat
-//! metadata.
+//! The history's shapes of what the SDK answers: messages (with their
+//! folded state) and chat metadata.
 
 use protocol::chats::{Chat, Message};
 
@@ -23,6 +23,13 @@ pub fn msg(message: &Message) -> Msg {
         kind: wire_name(&message.kind),
         event: message.event.as_ref().map(wire_name),
         user_ids: message.user_ids.clone(),
+        text: message.text.clone(),
+        target_seq: message.target_seq,
+        emoji: message.emoji.clone(),
+        on: message.on,
+        history: message.history.iter().map(|r| r.text.clone()).collect(),
+        deleted: message.deleted,
+        reactions: message.reactions.clone(),
     }
 }
 
@@ -56,6 +63,7 @@ mod tests {
             user_ids: Some(vec!["u_2".into()]),
             title: None,
             sent_at: 1_700_000_000_000,
+            ..Default::default()
         };
         let m = msg(&message);
         assert_eq!(m.seq, 4);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use client::{Client, ClientError};
-use protocol::chats::{SendStatus, UpdateChatRequest};
+use protocol::chats::{SendMessageResponse, SendStatus, UpdateChatRequest};
 use rand::Rng;
 use rand::rngs::StdRng;
 use serde::Serialize;
@@ -35,6 +35,10 @@ use super::shared::{Change, Shared};
 const MAX_PENDING: usize = 32;
 /// History page size while reading to the tip.
 const PAGE: u32 = 200;
+/// Share of fresh sends that are an edit, delete, reaction or reply.
+const ACTION_SHARE: f64 = 0.35;
+/// The emoji reactions use.
+const EMOJIS: [&str; 3] = ["👍", "🎉", "❤️"];
 
 /// A client process and what it knows.
 pub struct ClientProcess {
@@ -58,6 +62,9 @@ pub struct ClientProcess {
     pub op_timeout: Duration,
     /// Highest `seq` seen per chat (reads, pushes, own sends).
     known: BTreeMap<String, u64>,
+    /// Text messages seen per chat, `seq` → sender: what edits, deletes,
+    /// reactions and replies pick from.
+    texts: BTreeMap<String, BTreeMap<u64, String>>,
     /// Sends without a definite answer, to retry with the same key.
     pending: Vec<SendInvoke>,
     /// Sends answered `accepted`, waiting for their final `sent`.
@@ -90,6 +97,7 @@ impl ClientProcess {
             interval,
             op_timeout,
             known: BTreeMap::new(),
+            texts: BTreeMap::new(),
             pending: Vec::new(),
             accepted: BTreeMap::new(),
             sent: 0,
@@ -152,10 +160,26 @@ impl ClientProcess {
         *known = (*known).max(seq);
     }
 
+    /// Remembers the text messages among `messages` (and forgets deleted
+    /// ones).
+    fn learn_texts(&mut self, chat: &str, messages: &[Msg]) {
+        let texts = self.texts.entry(chat.to_owned()).or_default();
+        for m in messages {
+            if m.kind == "text" && !m.deleted {
+                texts.insert(m.seq, m.sender.clone());
+            } else if m.kind == "delete"
+                && let Some(target) = m.target_seq
+            {
+                texts.remove(&target);
+            }
+        }
+    }
+
     fn record_observation(&mut self, observation: Observation) {
         match observation {
             Observation::Message { chat, message } => {
                 self.learn(&chat, message.seq);
+                self.learn_texts(&chat, std::slice::from_ref(&message));
                 self.recorder
                     .observe(&self.actor, F::Recv, &Recv { chat, message });
             }
@@ -258,20 +282,25 @@ impl ClientProcess {
                 member_of[self.rng.gen_range(0..member_of.len())]
             };
             self.sent += 1;
-            SendInvoke {
-                chat: self.chat(group),
+            let chat = self.chat(group);
+            let mut invoke = SendInvoke {
                 client_msg_id: format!("p{}-{}", self.process_id(), self.sent),
                 text: format!("message {} of process {}", self.sent, self.process_id()),
+                chat,
+                kind: None,
+                reply_to: None,
+                target_seq: None,
+                emoji: None,
+                on: None,
+            };
+            if self.rng.gen_bool(ACTION_SHARE) {
+                self.pick_action(&mut invoke);
             }
+            invoke
         };
         self.invoke(F::Send, &invoke);
         let (client, token) = self.client();
-        let answer = self
-            .attempt(
-                &token,
-                client.send_message(&invoke.chat, &invoke.client_msg_id, &invoke.text),
-            )
-            .await;
+        let answer = self.attempt(&token, write(&client, &invoke)).await;
         match answer {
             Ok(response) => {
                 let status = if response.status == SendStatus::Sent {
@@ -312,6 +341,54 @@ impl ClientProcess {
         }
     }
 
+    /// Turns a fresh send into an edit of one of the user's messages, a
+    /// delete (of one's own, or of any as the group's owner), a reaction or
+    /// a reply, on a text message this process has seen; a plain text when
+    /// there is none to pick.
+    fn pick_action(&mut self, invoke: &mut SendInvoke) {
+        let me = self.shared.users[self.user].user_id.clone();
+        let owner = self
+            .shared
+            .groups
+            .iter()
+            .any(|g| g.chat_id == invoke.chat && g.owner == self.user);
+        let texts = self.texts.get(&invoke.chat).cloned().unwrap_or_default();
+        let roll = self.rng.gen_range(0..10);
+        let candidates: Vec<u64> = texts
+            .iter()
+            .filter(|(_, sender)| match roll {
+                0..=2 => **sender == me,
+                3..=4 => owner || **sender == me,
+                _ => true,
+            })
+            .map(|(seq, _)| *seq)
+            .collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let target = candidates[self.rng.gen_range(0..candidates.len())];
+        match roll {
+            0..=2 => {
+                invoke.kind = Some("edit".into());
+                invoke.target_seq = Some(target);
+                invoke.text = format!("edit {} of process {}", self.sent, self.process_id());
+            }
+            3..=4 => {
+                invoke.kind = Some("delete".into());
+                invoke.target_seq = Some(target);
+                invoke.text = String::new();
+            }
+            5..=8 => {
+                invoke.kind = Some("reaction".into());
+                invoke.target_seq = Some(target);
+                invoke.emoji = Some(EMOJIS[self.rng.gen_range(0..EMOJIS.len())].into());
+                invoke.on = Some(self.rng.gen_bool(0.75));
+                invoke.text = String::new();
+            }
+            _ => invoke.reply_to = Some(target),
+        }
+    }
+
     fn keep_pending(&mut self, invoke: SendInvoke) {
         if self
             .pending
@@ -346,6 +423,7 @@ impl ClientProcess {
             && let Some(last) = messages.last()
         {
             self.learn(&chat, last.seq);
+            self.learn_texts(&chat, messages);
         }
         let ok = answer.map(|messages| ReadOk {
             chat,
@@ -469,12 +547,41 @@ impl ClientProcess {
     }
 }
 
+/// Carries out a send: a text message (maybe a reply), or an edit, delete
+/// or reaction.
+async fn write(client: &Client, send: &SendInvoke) -> Result<SendMessageResponse, ClientError> {
+    let (chat, key) = (send.chat.as_str(), send.client_msg_id.as_str());
+    match (send.kind.as_deref(), send.target_seq) {
+        (Some("edit"), Some(seq)) => client.edit_message(chat, seq, key, &send.text).await,
+        (Some("delete"), Some(seq)) => client.delete_message(chat, seq, key).await,
+        (Some("reaction"), Some(seq)) => {
+            let emoji = send.emoji.as_deref().unwrap_or_default();
+            client
+                .react(chat, seq, key, emoji, send.on.unwrap_or(true))
+                .await
+        }
+        _ => {
+            client
+                .send_reply(chat, key, &send.text, send.reply_to)
+                .await
+        }
+    }
+}
+
 /// Every message of `chat` after `after`, paging forward to the tip.
 pub async fn read_all(client: &Client, chat: &str, after: u64) -> Result<Vec<Msg>, ClientError> {
     let mut messages = Vec::new();
     let mut cursor = after;
     loop {
-        let page = client.history(chat, Some(cursor), None, Some(PAGE)).await?;
+        // Every entry, edits, deletes and reactions included: the log's
+        // order is checked seq by seq.
+        let query = client::chats::HistoryQuery {
+            after_seq: Some(cursor),
+            before_seq: None,
+            limit: Some(PAGE),
+            all_kinds: true,
+        };
+        let page = client.history_page(chat, query).await?;
         let Some(last) = page.messages.last() else {
             break;
         };

@@ -25,6 +25,9 @@ use super::auth::DeviceAuth;
 use super::convert;
 
 /// A pushed frame worth recording.
+// Nearly every observation is a message: boxing it to shrink the rare
+// others would cost an allocation per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Observation {
     /// A `message` frame.

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ErrorCode;
-use crate::chats::Message;
+use crate::chats::{Message, MessageKind};
 use crate::hlc::Hlc;
 use crate::records::{AccountEvent, ChatState};
 
@@ -67,7 +67,7 @@ impl EntryBody {
 }
 
 /// A user's send that a non-home region forwards to the chat's home region.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForwardSend {
     /// Unique per forwarded item (the forwarding region's outbox key); the
     /// result carries it back.
@@ -81,10 +81,26 @@ pub struct ForwardSend {
     /// The client's idempotency key; the home deduplicates on
     /// `(chat_id, sender_id, client_msg_id)`, so resending is safe.
     pub client_msg_id: String,
-    /// The message text.
+    /// The message text (for `edit`, the new text; empty for `delete` and
+    /// `reaction`).
     pub text: String,
     /// When the forwarding region accepted the send.
     pub hlc: Hlc,
+    /// The entry's kind: `text`, or an action on `target_seq`.
+    #[serde(default)]
+    pub kind: MessageKind,
+    /// For `text`: the message answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    /// For `edit`, `delete`, `reaction`: the message acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_seq: Option<u64>,
+    /// For `reaction`: the emoji.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<String>,
+    /// For `reaction`: added or removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on: Option<bool>,
 }
 
 /// The home region's answer to a [`ForwardSend`].
@@ -242,6 +258,11 @@ mod tests {
             client_msg_id: "m1".into(),
             text: "hello".into(),
             hlc: Hlc::new(5, 0),
+            kind: MessageKind::Text,
+            reply_to: None,
+            target_seq: None,
+            emoji: None,
+            on: None,
         }));
         assert_eq!(json["type"], "forward_send");
         assert_eq!(json["client_msg_id"], "m1");

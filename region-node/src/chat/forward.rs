@@ -79,7 +79,7 @@ pub(super) fn spawn(
 
 /// Shows an accepted send to the chat's members connected here.
 fn show_pending(hub: &crate::hub::Hub, members: &Recipients, item: &ForwardSend) {
-    let message = Message {
+    let mut message = Message {
         chat_id: item.chat_id.clone(),
         seq: 0,
         hlc: item.hlc,
@@ -91,7 +91,11 @@ fn show_pending(hub: &crate::hub::Hub, members: &Recipients, item: &ForwardSend)
         user_ids: None,
         title: None,
         sent_at: item.hlc.millis(),
+        ..Default::default()
     };
+    if let Ok(action) = chat_core::Action::of_forward(item) {
+        action.fill(&mut message);
+    }
     let frame = crate::codec::frame(&ServerFrame::Pending(message));
     hub.send_to(
         members.iter().map(String::as_str),

@@ -8,6 +8,7 @@
 //! - `command`: what a task is asked, and where its answers go.
 //! - [`registry`]: at most one task per chat.
 //! - [`store`]: loading a core, committing a batch's writes.
+//! - `fold`: action entries folded into their targets in the store.
 //! - `forward`: sends to chats homed in other regions.
 //! - [`outbox`]: such sends held durably while their home is unreachable.
 //! - [`direct`]: one direct chat per pair of users across the mesh.
@@ -25,6 +26,7 @@
 mod command;
 pub mod direct;
 pub mod error;
+mod fold;
 mod forward;
 pub mod keys;
 pub mod meta;
@@ -39,8 +41,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_core::{
-    Appended, Change, ChatError, CoreConfig, Input, Reply, Sabotage, Send, Stamp,
-    rules::{MAX_MEMBERS, validate_description, validate_id, validate_send, validate_title},
+    Action, Appended, Change, ChatError, CoreConfig, Input, Reply, Sabotage, Send, Stamp,
+    rules::{MAX_MEMBERS, validate_description, validate_id, validate_title, validate_write},
 };
 use protocol::Hlc;
 use protocol::chats::{Chat, SendMessageResponse};
@@ -272,15 +274,16 @@ impl Chats {
         Ok(chat)
     }
 
-    /// Sends a text message; idempotent on (chat, sender, client_msg_id).
+    /// Sends a text message, or an edit, delete or reaction (`action`);
+    /// idempotent on (chat, sender, client_msg_id).
     pub async fn send(
         &self,
         sender: &str,
         chat_id: &str,
-        client_msg_id: &str,
-        text: &str,
+        draft: Draft<'_>,
     ) -> Result<SendMessageResponse, Error> {
-        let input = send_input(sender, client_msg_id, text, false)?;
+        let client_msg_id = draft.client_msg_id;
+        let input = send_input(sender, draft, false)?;
         match self.ask(chat_id, input).await? {
             Reply::Sent(appended) => Ok(sent(chat_id, client_msg_id, appended)),
             other => Err(unexpected(chat_id, &other)),
@@ -294,12 +297,11 @@ impl Chats {
         &self,
         sender: &str,
         chat_id: &str,
-        client_msg_id: &str,
-        text: &str,
+        draft: Draft<'_>,
         forwarded: bool,
         then: impl FnOnce(Result<Appended, Error>) + std::marker::Send + 'static,
     ) -> Result<(), Error> {
-        let input = send_input(sender, client_msg_id, text, forwarded)?;
+        let input = send_input(sender, draft, forwarded)?;
         let chat = chat_id.to_owned();
         let call = move |result: Result<Reply, Error>| {
             then(match result {
@@ -480,19 +482,33 @@ impl Chats {
     }
 }
 
-/// A checked text message for a chat's task.
-fn send_input(
-    sender: &str,
-    client_msg_id: &str,
-    text: &str,
-    forwarded: bool,
-) -> Result<Input, Error> {
-    validate_send(client_msg_id, text)?;
+/// A user's write to a chat: a text message, or an edit, delete or
+/// reaction.
+#[derive(Debug, Clone)]
+pub struct Draft<'a> {
+    /// The idempotency key.
+    pub client_msg_id: &'a str,
+    /// The text (empty for deletes and reactions).
+    pub text: &'a str,
+    /// What it is.
+    pub action: Action,
+}
+
+/// A checked write (a text message or an action) for a chat's task.
+fn send_input(sender: &str, draft: Draft<'_>, forwarded: bool) -> Result<Input, Error> {
+    let Draft {
+        client_msg_id,
+        text,
+        action,
+    } = draft;
+    validate_write(client_msg_id, text, &action)?;
     Ok(Input::Send(Send {
         token: 0,
         author: sender.to_owned(),
         client_msg_id: client_msg_id.to_owned(),
         text: text.to_owned(),
+        action,
+        target: None,
         forwarded,
         stored: None,
         blocked: false,

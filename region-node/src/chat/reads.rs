@@ -2,7 +2,7 @@
 //! pages and replay, each checked against what the reader may see.
 
 use chat_core::ChatError;
-use protocol::chats::{Chat, ChatSummary, History, MemberInfo, Message};
+use protocol::chats::{Chat, ChatSummary, History, HistoryKinds, MemberInfo, Message};
 use protocol::records::{ChatRecord, Marks, MemberRecord, Setting, SettingKind};
 use store::{Database, RangeOption, Transaction};
 
@@ -99,6 +99,8 @@ pub async fn chat_for(db: &Database, user: &str, chat_id: &str) -> Result<Chat, 
 
 /// A page of history in ascending `seq`: after `after` (exclusive) going
 /// forward, or before `before` (exclusive) going back, or the newest page.
+/// Messages are in their folded state; the entries acting on them (edits,
+/// deletes, reactions) are left out unless `kinds` is `all`.
 pub async fn history(
     db: &Database,
     user: &str,
@@ -106,6 +108,7 @@ pub async fn history(
     after: Option<u64>,
     before: Option<u64>,
     limit: Option<usize>,
+    kinds: HistoryKinds,
 ) -> Result<History, Error> {
     let visible = visible_limit(db, user, chat_id).await?;
     let limit = limit.unwrap_or(DEFAULT_PAGE);
@@ -122,7 +125,9 @@ pub async fn history(
     }
     // With only `after`, read forward from it; otherwise the newest page below `before`.
     let forward = after.is_some() && before.is_none();
-    let (mut messages, has_more) = read_bounded(db, chat_id, bottom, top, limit, !forward).await?;
+    let skip_actions = kinds == HistoryKinds::Messages;
+    let (mut messages, has_more) =
+        read_bounded(db, chat_id, (bottom, top), limit, !forward, skip_actions).await?;
     if !forward {
         messages.reverse();
     }
@@ -137,13 +142,17 @@ const CHUNK: usize = 32;
 /// whether more lie beyond. A page stops early once its stored bytes would
 /// pass [`MAX_PAGE_TEXT_BYTES`] (it always holds one message), and is read
 /// in chunks, so a page of large messages never sits in memory whole.
+///
+/// With `skip_actions` the entries acting on earlier messages (edits,
+/// deletes, reactions) are passed over: they count toward neither `max` nor
+/// the byte bound.
 async fn read_bounded(
     db: &Database,
     chat_id: &str,
-    mut low: u64,
-    mut high: u64,
+    (mut low, mut high): (u64, u64),
     max: usize,
     newest_first: bool,
+    skip_actions: bool,
 ) -> Result<(Vec<Message>, bool), Error> {
     let tx = db.begin();
     let mut out: Vec<Message> = Vec::new();
@@ -162,11 +171,14 @@ async fn read_bounded(
         let rows = tx.get_range(range).await?;
         let got = rows.len();
         for (_, value) in &rows {
-            if out.len() == max || (!out.is_empty() && bytes + value.len() > MAX_PAGE_TEXT_BYTES) {
+            let message: Message = decode(value)?;
+            let skipped = skip_actions && message.kind.is_action();
+            if !skipped
+                && (out.len() == max
+                    || (!out.is_empty() && bytes + value.len() > MAX_PAGE_TEXT_BYTES))
+            {
                 return Ok((out, true));
             }
-            bytes += value.len();
-            let message: Message = decode(value)?;
             if newest_first {
                 high = message.seq.saturating_sub(1);
             } else if let Some(next) = message.seq.checked_add(1) {
@@ -174,7 +186,10 @@ async fn read_bounded(
             } else {
                 high = 0;
             }
-            out.push(message);
+            if !skipped {
+                bytes += value.len();
+                out.push(message);
+            }
         }
         if got < want || (newest_first && high == 0) {
             break;
@@ -198,7 +213,7 @@ pub async fn replay(
     if from > to || from == 0 && to == 0 {
         return Ok(Vec::new());
     }
-    let (messages, _) = read_bounded(db, chat_id, from.max(1), to, max, false).await?;
+    let (messages, _) = read_bounded(db, chat_id, (from.max(1), to), max, false, false).await?;
     Ok(messages)
 }
 

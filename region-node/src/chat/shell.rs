@@ -1,7 +1,7 @@
 //! The chat task: the async shell around one chat's [`ChatCore`], and the
 //! only writer of that chat's keys in this region. Commands queued
 //! together are one batch: the shell looks up what the core needs from
-//! the store (dedup keys), feeds the core, commits every write of the
+//! the store (dedup keys, messages referred to), feeds the core, commits every write of the
 //! batch in one transaction (the store's group commit merges transactions
 //! of different chats into one fsync), and only then answers, delivers,
 //! ships and gossips. A failed commit answers the batch with the failure
@@ -145,9 +145,7 @@ impl ChatTask {
                 }
             }
         }
-        if self.core.is_home() {
-            self.look_up_dedup(&mut inputs).await;
-        }
+        self.look_up(&mut inputs).await;
         self.look_up_blocks(&mut inputs).await;
         let now = self.ctx.now();
         let mut outputs = Vec::new();
@@ -206,19 +204,28 @@ impl ChatTask {
         }
     }
 
-    /// Fills in what the store's dedup table holds for each send.
-    async fn look_up_dedup(&mut self, inputs: &mut Vec<Input>) {
+    /// Fills in what the store holds for each send: at the home, its dedup
+    /// row; everywhere, the message it refers to.
+    async fn look_up(&mut self, inputs: &mut Vec<Input>) {
         let tx = self.ctx.db.begin();
         let chat = self.core.chat_id().to_owned();
+        let home = self.core.is_home();
         let mut kept = Vec::with_capacity(inputs.len());
         for mut input in inputs.drain(..) {
             if let Input::Send(send) = &mut input {
-                match store::dedup(&tx, &chat, &send.author, &send.client_msg_id).await {
-                    Ok(stored) => send.stored = stored,
-                    Err(error) => {
-                        self.answer(send.token, Err(error));
-                        continue;
+                let found = async {
+                    if home {
+                        send.stored =
+                            store::dedup(&tx, &chat, &send.author, &send.client_msg_id).await?;
                     }
+                    if let Some(seq) = send.action.refers_to() {
+                        send.target = store::message(&tx, &chat, seq).await?.map(Box::new);
+                    }
+                    Ok::<_, Error>(())
+                };
+                if let Err(error) = found.await {
+                    self.answer(send.token, Err(error));
+                    continue;
                 }
             }
             kept.push(input);

@@ -49,6 +49,18 @@ pub(super) async fn load(db: &Database, chat_id: &str) -> Result<Loaded, Error> 
     })
 }
 
+/// The stored record of the message at `seq`, if any.
+pub(super) async fn message(
+    tx: &Transaction,
+    chat_id: &str,
+    seq: u64,
+) -> Result<Option<Message>, Error> {
+    match tx.get_snapshot(&keys::message(chat_id, seq)).await? {
+        Some(bytes) => Ok(Some(decode(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
 /// What the dedup table holds for `(sender, client_msg_id)`: the `seq` and
 /// the stored message's clock.
 pub(super) async fn dedup(
@@ -87,6 +99,7 @@ pub(super) async fn commit(db: &Database, chat_id: &str, writes: Vec<Write>) -> 
 async fn apply(tx: &Transaction, chat: &str, write: Write) -> Result<(), Error> {
     match write {
         Write::Message(message) => tx.set(&keys::message(chat, message.seq), &encode(&message)),
+        Write::Action(entry) => super::fold::apply(tx, chat, entry).await?,
         Write::MessageSwappedWithPrevious(message) => {
             swap_with_previous(tx, chat, &message).await?
         }

@@ -1,22 +1,23 @@
-//! `/v1/chats/*`: chats, members, messages, history and read marks.
+//! `/v1/chats/*`: chats, members, messages, history and read marks (edits,
+//! deletes and reactions of messages in [`super::messages`]).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use protocol::ErrorCode;
 use protocol::chats::{
-    AddMembersRequest, Chat, ChatList, ChatSettings, CreateChatRequest, History, ReadRequest,
-    SendMessageRequest, SendMessageResponse, SetRoleRequest, UpdateChatRequest,
+    AddMembersRequest, Chat, ChatList, ChatSettings, CreateChatRequest, History, HistoryKinds,
+    ReadRequest, SendMessageRequest, SendMessageResponse, SetRoleRequest, UpdateChatRequest,
 };
 use protocol::records::SettingKind;
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiQuery, Auth};
-use crate::chat::reads;
+use crate::chat::{Draft, reads};
 use crate::error::ApiError;
 use crate::state::AppState;
-use chat_core::Change;
 use chat_core::rules::{MAX_MEMBERS, validate_id};
+use chat_core::{Action, Change};
 
 /// `POST /v1/chats` → 201 with a new chat, 200 with an existing direct chat.
 #[utoipa::path(
@@ -407,8 +408,13 @@ pub async fn send(
         .send(
             &who.user_id,
             &chat_id,
-            &request.client_msg_id,
-            &request.text,
+            Draft {
+                client_msg_id: &request.client_msg_id,
+                text: &request.text,
+                action: Action::Text {
+                    reply_to: request.reply_to,
+                },
+            },
         )
         .await
         .map(Json)
@@ -422,6 +428,8 @@ pub struct HistoryQuery {
     after_seq: Option<u64>,
     before_seq: Option<u64>,
     limit: Option<usize>,
+    #[serde(default)]
+    kinds: HistoryKinds,
 }
 
 /// `GET /v1/chats/{chat_id}/messages?after_seq=&before_seq=&limit=`.
@@ -429,7 +437,7 @@ pub struct HistoryQuery {
     get,
     path = "/v1/chats/{chat_id}/messages",
     tag = "chats",
-    params(("chat_id" = String, Path), ("after_seq" = Option<u64>, Query), ("before_seq" = Option<u64>, Query), ("limit" = Option<u64>, Query)),
+    params(("chat_id" = String, Path), ("after_seq" = Option<u64>, Query), ("before_seq" = Option<u64>, Query), ("limit" = Option<u64>, Query), ("kinds" = Option<HistoryKinds>, Query)),
     responses(
         (status = 200, description = "one page in seq order", body = History),
         (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
@@ -458,6 +466,7 @@ pub async fn history(
         query.after_seq,
         query.before_seq,
         query.limit,
+        query.kinds,
     )
     .await
     .map(|page| Json(page).into_response())

@@ -8,6 +8,7 @@
 //! - [`users`]: the caller, public profiles, account deletion.
 //! - [`people`]: contacts and blocks.
 //! - [`chats`]: chats, members, messages, history, read marks.
+//! - [`messages`]: edits, deletes and reactions of a message.
 //! - [`placement`]: the nearest regions and a chat's home.
 //! - [`openapi`]: the OpenAPI description, served at `/v1/openapi.json`.
 
@@ -16,6 +17,7 @@ pub mod chats;
 pub mod extract;
 pub mod guard;
 pub mod health;
+pub mod messages;
 pub mod openapi;
 pub mod people;
 pub mod placement;
@@ -24,7 +26,7 @@ pub mod users;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -76,6 +78,14 @@ pub fn router(state: AppState) -> Router {
             post(chats::send).get(chats::history),
         )
         .route("/v1/chats/{chat_id}/read", post(chats::read))
+        .route(
+            "/v1/chats/{chat_id}/messages/{seq}",
+            patch(messages::edit).delete(messages::delete),
+        )
+        .route(
+            "/v1/chats/{chat_id}/messages/{seq}/reactions",
+            post(messages::react),
+        )
         .route("/v1/placement/route", get(placement::route))
         .route("/v1/placement/chats/{chat_id}", get(placement::chat))
         .route("/v1/ws", get(crate::ws::upgrade))

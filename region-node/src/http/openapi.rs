@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, chats, health, people, placement, users};
+use super::{auth, chats, health, messages, people, placement, users};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -48,11 +48,15 @@ use super::{auth, chats, health, people, placement, users};
         chats::send,
         chats::history,
         chats::read,
+        messages::edit,
+        messages::delete,
+        messages::react,
         placement::route,
         placement::chat,
         crate::ws::upgrade,
         spec,
     ),
+    components(schemas(protocol::chats::HistoryKinds)),
     modifiers(&BearerToken),
 )]
 pub struct ApiDoc;

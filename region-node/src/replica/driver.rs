@@ -400,18 +400,25 @@ impl Driver {
                 &PeerMessage::ForwardResult(ForwardResult { id, outcome }),
             );
         };
-        let queued = self
-            .handles
-            .chats
-            .send_then(
-                &item.sender_id,
-                &item.chat_id,
-                &item.client_msg_id,
-                &item.text,
-                true,
-                answer,
-            )
-            .await;
+        let queued = match chat_core::Action::of_forward(&item) {
+            Ok(action) => {
+                self.handles
+                    .chats
+                    .send_then(
+                        &item.sender_id,
+                        &item.chat_id,
+                        crate::chat::Draft {
+                            client_msg_id: &item.client_msg_id,
+                            text: &item.text,
+                            action,
+                        },
+                        true,
+                        answer,
+                    )
+                    .await
+            }
+            Err(error) => Err(error.into()),
+        };
         if let Err(error) = queued {
             let result = PeerMessage::ForwardResult(ForwardResult {
                 id: item.id,

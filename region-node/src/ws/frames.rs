@@ -24,6 +24,21 @@ pub fn checked(text: &str) -> Result<ClientFrame, ApiError> {
             chat_id,
             client_msg_id,
             ..
+        }
+        | ClientFrame::Edit {
+            chat_id,
+            client_msg_id,
+            ..
+        }
+        | ClientFrame::Delete {
+            chat_id,
+            client_msg_id,
+            ..
+        }
+        | ClientFrame::React {
+            chat_id,
+            client_msg_id,
+            ..
         } => {
             validate_id("chat_id", chat_id)?;
             if client_msg_id.chars().count() > MAX_CLIENT_MSG_ID_CHARS {

@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use chat_core::Action;
 use futures::StreamExt as _;
 use protocol::ErrorCode;
 use protocol::frames::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
@@ -26,6 +27,7 @@ use super::close;
 use super::frames::{checked, transport_too_big};
 use super::writer::{Local, Writer};
 use crate::accounts::Principal;
+use crate::chat::Draft;
 use crate::chat::presence_rule::{Watcher, may_see_presence};
 use crate::codec::frame as encode;
 use crate::error::ApiError;
@@ -238,49 +240,59 @@ async fn handle(
             chat_id,
             client_msg_id,
             text,
+            reply_to,
         } => {
-            if state.limits.check_send(&who.device_id).is_err() {
-                slot.error(
-                    ApiError::new(ErrorCode::RateLimited, "sending too fast; slow down"),
-                    Some(client_msg_id),
-                );
-                return;
-            }
-            // The chat's task hands the answer over itself, into the
-            // reserved place, without a task per send waiting for it.
-            let metrics = state.metrics.clone();
-            let (chat, key) = (chat_id.clone(), client_msg_id.clone());
-            // Whichever answers first (the task, or a refusal here) takes it.
-            let slot_cell = std::sync::Arc::new(std::sync::Mutex::new(Some(slot)));
-            let held = slot_cell.clone();
-            let then = move |outcome: Result<chat_core::Appended, crate::chat::Error>| {
-                let Some(slot) = held.lock().unwrap_or_else(|e| e.into_inner()).take() else {
-                    return;
-                };
-                match outcome {
-                    Ok(appended) => {
-                        metrics.message_sent();
-                        slot.frame(&ServerFrame::Sent {
-                            client_msg_id: key,
-                            chat_id: chat,
-                            seq: appended.seq,
-                            hlc: appended.hlc,
-                            status: appended.status,
-                        });
-                    }
-                    Err(e) => slot.error(e, Some(key)),
-                }
+            let action = Action::Text { reply_to };
+            write(state, who, slot, chat_id, client_msg_id, text, action).await;
+        }
+        ClientFrame::Edit {
+            chat_id,
+            client_msg_id,
+            target_seq,
+            text,
+        } => {
+            let action = Action::Edit { target_seq };
+            write(state, who, slot, chat_id, client_msg_id, text, action).await;
+        }
+        ClientFrame::Delete {
+            chat_id,
+            client_msg_id,
+            target_seq,
+        } => {
+            let action = Action::Delete { target_seq };
+            write(
+                state,
+                who,
+                slot,
+                chat_id,
+                client_msg_id,
+                String::new(),
+                action,
+            )
+            .await;
+        }
+        ClientFrame::React {
+            chat_id,
+            client_msg_id,
+            target_seq,
+            emoji,
+            on,
+        } => {
+            let action = Action::React {
+                target_seq,
+                emoji,
+                on,
             };
-            if let Err(e) = state
-                .chats
-                .send_then(&who.user_id, &chat_id, &client_msg_id, &text, false, then)
-                .await
-            {
-                let slot = slot_cell.lock().unwrap_or_else(|e| e.into_inner()).take();
-                if let Some(slot) = slot {
-                    slot.error(e, Some(client_msg_id));
-                }
-            }
+            write(
+                state,
+                who,
+                slot,
+                chat_id,
+                client_msg_id,
+                String::new(),
+                action,
+            )
+            .await;
         }
         ClientFrame::Ack { chat_id, seq } => marks(state, who, slot, chat_id, seq, 0),
         ClientFrame::Read { chat_id, seq } => marks(state, who, slot, chat_id, seq, seq),
@@ -306,6 +318,65 @@ async fn handle(
             subscribe(state, who, conn_id, out, user_ids).await;
         }
         ClientFrame::Ping { nonce } => slot.frame(&ServerFrame::Pong { nonce }),
+    }
+}
+
+/// A user's write into a chat (a message, an edit, a delete, a reaction):
+/// sequenced by the chat's task, which hands the answer over itself, into
+/// the reserved place, without a task per write waiting for it.
+async fn write(
+    state: &AppState,
+    who: &Principal,
+    slot: Slot,
+    chat_id: String,
+    client_msg_id: String,
+    text: String,
+    action: Action,
+) {
+    if state.limits.check_send(&who.device_id).is_err() {
+        slot.error(
+            ApiError::new(ErrorCode::RateLimited, "sending too fast; slow down"),
+            Some(client_msg_id),
+        );
+        return;
+    }
+    let metrics = state.metrics.clone();
+    let (chat, key) = (chat_id.clone(), client_msg_id.clone());
+    // Whichever answers first (the task, or a refusal here) takes it.
+    let slot_cell = std::sync::Arc::new(std::sync::Mutex::new(Some(slot)));
+    let held = slot_cell.clone();
+    let then = move |outcome: Result<chat_core::Appended, crate::chat::Error>| {
+        let Some(slot) = held.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return;
+        };
+        match outcome {
+            Ok(appended) => {
+                metrics.message_sent();
+                slot.frame(&ServerFrame::Sent {
+                    client_msg_id: key,
+                    chat_id: chat,
+                    seq: appended.seq,
+                    hlc: appended.hlc,
+                    status: appended.status,
+                });
+            }
+            Err(e) => slot.error(e, Some(key)),
+        }
+    };
+    let draft = Draft {
+        client_msg_id: &client_msg_id,
+        text: &text,
+        action,
+    };
+    if let Err(e) = state
+        .chats
+        .send_then(&who.user_id, &chat_id, draft, false, then)
+        .await
+    {
+        let slot = slot_cell.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(slot) = slot {
+            slot.error(e, Some(client_msg_id));
+        }
     }
 }
 

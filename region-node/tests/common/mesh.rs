@@ -219,6 +219,19 @@ impl Cluster {
         }
     }
 
+    /// Stops region `name` with SIGTERM, letting it drain and close its store.
+    pub fn stop(&mut self, name: &str) {
+        let i = self.index(name);
+        if let Some(mut child) = self.regions[i].child.take() {
+            super::terminate(&mut child);
+        }
+    }
+
+    /// The store directory of region `name` (open it only while stopped).
+    pub fn store_dir(&self, name: &str) -> PathBuf {
+        self.regions[self.index(name)].data.join("store")
+    }
+
     /// Starts region `name` again on its data.
     pub async fn restart(&mut self, name: &str) {
         let i = self.index(name);

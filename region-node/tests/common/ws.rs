@@ -128,6 +128,23 @@ impl Ws {
             json!({"type": "send", "chat_id": chat, "client_msg_id": client_msg_id, "text": text}),
         )
         .await;
+        self.answer_for(client_msg_id).await
+    }
+
+    /// Sends a frame answered by `sent` or `error` (a send, edit, delete or
+    /// react) and waits for that answer.
+    pub async fn answered(&mut self, frame: Value) -> Value {
+        let key = frame["client_msg_id"]
+            .as_str()
+            .expect("a client_msg_id")
+            .to_owned();
+        self.send(frame).await;
+        self.answer_for(&key).await
+    }
+
+    /// The `sent` or `error` answering `client_msg_id`; frames before it
+    /// stay for `next`.
+    pub async fn answer_for(&mut self, client_msg_id: &str) -> Value {
         let mut skipped = Vec::new();
         loop {
             let frame = self.next().await;

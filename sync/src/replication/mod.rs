@@ -49,6 +49,7 @@ pub(crate) fn test_body(chat: &str, seq: u64, text: &str) -> protocol::peer::Ent
             user_ids: None,
             title: None,
             sent_at: seq,
+            ..Default::default()
         },
         state: None,
     }

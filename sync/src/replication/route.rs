@@ -107,6 +107,7 @@ mod tests {
             client_msg_id: "m".into(),
             text: "t".into(),
             hlc: Hlc(1),
+            ..Default::default()
         };
         assert_eq!(
             route(PeerMessage::ForwardSend(send.clone())),

@@ -248,6 +248,7 @@ async fn write(
             chat_id: chat_id.clone(),
             client_msg_id: format!("b{}-{k}-{intended}", schedule.phase),
             text: format!("t={intended};{padding}"),
+            reply_to: None,
         };
         if sink.send(&frame).await.is_err() {
             return None;

@@ -1,13 +1,12 @@
-//! `chats`, `send`, `create-group` and `direct`.
+//! `chats`, `create-group` and `direct`.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Context as _;
-use client::ClientError;
-use protocol::chats::{Chat, ChatKind, Message, MessageKind, SendStatus};
+use protocol::chats::{Chat, ChatKind, Message, MessageKind};
 
 use crate::names::{Names, resolve_user};
+use crate::render::describe;
 use crate::saved::with_session;
 
 /// Lists the caller's chats with their unread counts.
@@ -35,65 +34,12 @@ pub async fn list(dir: &Path) -> anyhow::Result<()> {
 }
 
 async fn preview(message: &Message, names: &mut Names) -> String {
-    let text: String = one_line(&message.text).chars().take(60).collect();
-    match message.kind {
-        MessageKind::System => format!("#{} * {text}", message.seq),
-        MessageKind::Text => {
-            let sender = names.name(&message.sender_id).await;
-            format!("#{} {sender}: {text}", message.seq)
-        }
+    let text: String = describe(message).chars().take(60).collect();
+    if message.kind == MessageKind::System {
+        return format!("#{} * {text}", message.seq);
     }
-}
-
-/// Message text on one line: newlines and carriage returns escaped.
-pub fn one_line(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('\n', "\\n")
-        .replace('\r', "\\r")
-}
-
-/// Sends `text` to `chat_id` over HTTP and prints its `seq`. Transport
-/// failures are retried with the same `client_msg_id`, which the server
-/// deduplicates, so a retry cannot post the message twice.
-pub async fn send(
-    dir: &Path,
-    chat_id: &str,
-    text: &str,
-    client_msg_id: Option<String>,
-) -> anyhow::Result<()> {
-    let client_msg_id = client_msg_id.unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
-    let mut attempt = 0;
-    let answer = loop {
-        let result = with_session(dir, |client| {
-            let (chat_id, client_msg_id, text) =
-                (chat_id.to_owned(), client_msg_id.clone(), text.to_owned());
-            async move { client.send_message(&chat_id, &client_msg_id, &text).await }
-        })
-        .await;
-        match result {
-            Err(e) if attempt < 3 && is_transport(&e) => {
-                attempt += 1;
-                eprintln!("send failed ({e}); retrying as {client_msg_id}");
-                tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
-            }
-            other => break other.context("send message")?,
-        }
-    };
-    match answer.status {
-        SendStatus::Sent => println!("sent seq {} hlc {}", answer.seq, answer.hlc),
-        SendStatus::Accepted => println!(
-            "accepted (the chat's home region is unreachable; the seq follows) id {}",
-            answer.client_msg_id
-        ),
-    }
-    Ok(())
-}
-
-fn is_transport(error: &anyhow::Error) -> bool {
-    matches!(
-        error.downcast_ref::<ClientError>(),
-        Some(ClientError::Transport(_))
-    )
+    let sender = names.name(&message.sender_id).await;
+    format!("#{} {sender}: {text}", message.seq)
 }
 
 /// Creates a group with the given members (usernames or user ids).

@@ -1,7 +1,9 @@
 //! `chatmesh`: the command-line client.
 //!
 //! - `main`: the commands and the account ones.
-//! - [`chats`]: listing chats, sending, creating groups and direct chats.
+//! - [`chats`]: listing chats, creating groups and direct chats.
+//! - [`writes`]: sending, replying, editing, deleting and reacting.
+//! - [`render`]: a message on one line.
 //! - [`tail`]: following a chat live.
 //! - [`saved`]: calls with the saved login and token refresh.
 //! - [`names`]: usernames and user ids.
@@ -10,8 +12,10 @@
 mod chats;
 mod names;
 mod people;
+mod render;
 mod saved;
 mod tail;
+mod writes;
 
 use std::io::BufRead as _;
 use std::path::PathBuf;
@@ -89,7 +93,47 @@ enum Command {
         chat: String,
         /// The text.
         text: String,
+        /// Answer the message with this seq.
+        #[arg(long, value_name = "SEQ")]
+        reply_to: Option<u64>,
         /// Idempotency key; reuse one to retry a send safely [default: a new one].
+        #[arg(long)]
+        client_msg_id: Option<String>,
+    },
+    /// Replace the text of one of your messages; prints the edit's seq.
+    Edit {
+        /// The chat id.
+        chat: String,
+        /// The message's seq.
+        seq: u64,
+        /// The new text.
+        text: String,
+        /// Idempotency key [default: a new one].
+        #[arg(long)]
+        client_msg_id: Option<String>,
+    },
+    /// Delete a message for everyone (yours, or any as a group admin).
+    Delete {
+        /// The chat id.
+        chat: String,
+        /// The message's seq.
+        seq: u64,
+        /// Idempotency key [default: a new one].
+        #[arg(long)]
+        client_msg_id: Option<String>,
+    },
+    /// React to a message with one emoji (or take the reaction back).
+    React {
+        /// The chat id.
+        chat: String,
+        /// The message's seq.
+        seq: u64,
+        /// One emoji.
+        emoji: String,
+        /// Remove the reaction instead of adding it.
+        #[arg(long)]
+        remove: bool,
+        /// Idempotency key [default: a new one].
         #[arg(long)]
         client_msg_id: Option<String>,
     },
@@ -267,8 +311,45 @@ async fn main() -> anyhow::Result<()> {
         Command::Send {
             chat,
             text,
+            reply_to,
             client_msg_id,
-        } => chats::send(&dir, &chat, &text, client_msg_id).await?,
+        } => {
+            let write = writes::Write::Text { text, reply_to };
+            writes::write(&dir, &chat, write, client_msg_id).await?;
+        }
+        Command::Edit {
+            chat,
+            seq,
+            text,
+            client_msg_id,
+        } => {
+            writes::write(
+                &dir,
+                &chat,
+                writes::Write::Edit { seq, text },
+                client_msg_id,
+            )
+            .await?
+        }
+        Command::Delete {
+            chat,
+            seq,
+            client_msg_id,
+        } => writes::write(&dir, &chat, writes::Write::Delete { seq }, client_msg_id).await?,
+        Command::React {
+            chat,
+            seq,
+            emoji,
+            remove,
+            client_msg_id,
+        } => {
+            let write = writes::Write::React {
+                seq,
+                emoji,
+                on: !remove,
+            };
+            writes::write(&dir, &chat, write, client_msg_id).await?;
+        }
         Command::Tail {
             chat,
             from_seq,

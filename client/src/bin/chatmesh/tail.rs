@@ -10,8 +10,8 @@ use client::ws::{Event, Session, SessionError, SessionOptions};
 use protocol::chats::{Message, MessageKind};
 use protocol::frames::ServerFrame;
 
-use crate::chats::one_line;
 use crate::names::Names;
+use crate::render::describe;
 use crate::saved::with_session;
 
 /// Where the printout starts.
@@ -97,12 +97,10 @@ async fn starting_cursors(
 }
 
 async fn line(message: &Message, names: &mut Names) -> String {
-    let text = one_line(&message.text);
-    match message.kind {
-        MessageKind::System => format!("{} {} * {text}", message.seq, message.hlc),
-        MessageKind::Text => {
-            let sender = names.name(&message.sender_id).await;
-            format!("{} {} {sender}: {text}", message.seq, message.hlc)
-        }
+    let text = describe(message);
+    if message.kind == MessageKind::System {
+        return format!("{} {} * {text}", message.seq, message.hlc);
     }
+    let sender = names.name(&message.sender_id).await;
+    format!("{} {} {sender}: {text}", message.seq, message.hlc)
 }

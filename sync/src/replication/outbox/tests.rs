@@ -23,6 +23,7 @@ fn item(id: &str, chat: &str) -> ForwardSend {
         client_msg_id: format!("m-{id}"),
         text: format!("text {id}"),
         hlc: Hlc::new(1, 0),
+        ..Default::default()
     }
 }
 
