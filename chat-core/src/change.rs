@@ -146,6 +146,15 @@ impl ChatCore {
                     removed: Some(target),
                 }
             }
+            Change::SetRole(target, role) => {
+                if actor_role != Role::Owner {
+                    return Err(forbidden("the owner may change roles"));
+                }
+                match self.set_role(actor, &target, role)? {
+                    Some(system) => system,
+                    None => return self.chat_reply(),
+                }
+            }
             Change::Delete => {
                 if actor_role != Role::Owner {
                     return Err(forbidden("the owner may delete the group"));

@@ -127,6 +127,18 @@ impl ChatCore {
             .is_some_and(|r| r.home_region == self.config.region)
     }
 
+    /// In a direct chat, the member other than `user`; `None` in a group.
+    pub fn direct_peer(&self, user: &str) -> Option<&str> {
+        let record = self.record.as_ref()?;
+        if record.kind != protocol::chats::ChatKind::Direct {
+            return None;
+        }
+        self.members
+            .records()
+            .map(|m| m.user_id.as_str())
+            .find(|id| *id != user)
+    }
+
     /// Whether nothing is waiting: no marks to write, no typing to expire.
     pub fn is_idle(&self) -> bool {
         self.flush_at.is_none() && self.typing.is_empty()
@@ -174,10 +186,17 @@ impl ChatCore {
                 active,
                 remote,
             } => {
-                let exists = self.record().map(|_| Reply::Done);
+                // Only current members type; anyone else is told so.
+                let allowed = self.record().and_then(|_| {
+                    if self.members.is_current(&user) {
+                        Ok(Reply::Done)
+                    } else {
+                        Err(ChatError::NotMember)
+                    }
+                });
                 self.set_typing(now, &user, active, remote);
                 if let Some(token) = token {
-                    self.reply(token, exists);
+                    self.reply(token, allowed);
                 }
             }
             Input::Meta { token, fields } => {
@@ -242,6 +261,7 @@ impl ChatCore {
                 })
                 .collect(),
             deleted: record.deleted,
+            muted_until: None,
         })
     }
 

@@ -25,6 +25,9 @@ pub enum ChatError {
     /// entries, a pair that already has a direct chat).
     #[error("{0}")]
     Conflict(String),
+    /// The other user of this direct chat has blocked the sender.
+    #[error("{0}")]
+    Blocked(String),
     /// The chat's home region cannot be reached.
     #[error("{0}")]
     HomeUnreachable(String),
@@ -44,6 +47,7 @@ impl ChatError {
             Self::TooLarge(_) => ErrorCode::TooLarge,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::HomeUnreachable(_) => ErrorCode::HomeUnreachable,
+            Self::Blocked(_) => ErrorCode::Blocked,
             Self::Storage(_) => ErrorCode::Internal,
         }
     }
@@ -58,6 +62,7 @@ impl ChatError {
             ErrorCode::TooLarge => Self::TooLarge(message),
             ErrorCode::Conflict => Self::Conflict(message),
             ErrorCode::HomeUnreachable => Self::HomeUnreachable(message),
+            ErrorCode::Blocked => Self::Blocked(message),
             ErrorCode::Internal => Self::Storage(message),
         }
     }
@@ -77,6 +82,7 @@ mod tests {
             ChatError::TooLarge("x".into()),
             ChatError::Conflict("x".into()),
             ChatError::HomeUnreachable("x".into()),
+            ChatError::Blocked("x".into()),
             ChatError::Storage("x".into()),
         ] {
             let back = ChatError::from_code(error.code(), error.to_string());

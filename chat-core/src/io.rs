@@ -6,7 +6,7 @@
 //! the failure and rebuilds the core from the store.
 
 use protocol::Hlc;
-use protocol::chats::{Chat, Message, SendStatus};
+use protocol::chats::{Chat, Message, Role, SendStatus};
 use protocol::frames::ServerFrame;
 use protocol::peer::{ForwardSend, LogEntry};
 use protocol::records::{ChatRecord, ChatState, Marks, MemberRecord};
@@ -46,6 +46,11 @@ pub struct Send {
     /// What the store's dedup table holds for `(author, client_msg_id)`:
     /// the shell looks it up before handing the send in.
     pub stored: Option<(u64, Hlc)>,
+    /// In a direct chat, whether the other user has blocked the author, as
+    /// this region's replica of the account logs says: the shell looks it
+    /// up before handing the send in, in every region, so the home refuses
+    /// a forwarded send too.
+    pub blocked: bool,
 }
 
 /// A change to a group's membership or existence, decided at its home.
@@ -55,6 +60,9 @@ pub enum Change {
     AddMembers(Vec<String>),
     /// Remove this user (the actor themself: leave).
     Remove(String),
+    /// Give this member a role (the owner only); `Owner` hands the group
+    /// over and makes the old owner an admin.
+    SetRole(String, Role),
     /// Delete the group.
     Delete,
 }

@@ -16,8 +16,8 @@
 //! - [`core`]: the state and the dispatch of inputs.
 //! - [`io`]: inputs, outputs, writes and replies.
 //! - [`members`]: membership and the fan-out rule.
-//! - `send`, `change`, `create`, `replica`, `marks`, `typing`, `meta`: the
-//!   rules, one idea each.
+//! - `send`, `change`, `roles`, `create`, `replica`, `marks`, `typing`,
+//!   `meta`: the rules, one idea each.
 //! - [`rules`]: limits on what a chat is given.
 //! - [`sabotage`]: deliberate defects for the consistency harness.
 //! - [`error`]: why a chat refused an input.
@@ -31,6 +31,7 @@ mod marks;
 pub mod members;
 mod meta;
 mod replica;
+mod roles;
 pub mod rules;
 pub mod sabotage;
 mod send;

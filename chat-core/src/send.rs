@@ -3,7 +3,7 @@
 //! answered `sent`, delivered, shipped — or, in any other region, checked
 //! against the replica and forwarded to the home.
 
-use protocol::chats::{Message, MessageKind, SendStatus};
+use protocol::chats::{ChatKind, Message, MessageKind, SendStatus};
 use protocol::frames::ServerFrame;
 use protocol::peer::{EntryBody, ForwardSend, LogEntry};
 
@@ -40,6 +40,13 @@ impl ChatCore {
         let was_member = send.forwarded && self.members.get(&send.author).is_some();
         if !self.members.is_current(&send.author) && !was_member {
             return Err(ChatError::NotMember);
+        }
+        // A block holds even over a send another region answered
+        // `accepted`: the blocker never receives it.
+        if send.blocked && self.live_record()?.kind == ChatKind::Direct {
+            return Err(ChatError::Blocked(
+                "the other user of this direct chat has blocked you".into(),
+            ));
         }
         Ok(())
     }

@@ -206,6 +206,7 @@ proptest! {
                         text: format!("{author} {cmid}"),
                         forwarded: false,
                         stored,
+                        blocked: false,
                     }));
                     let reply = shell.replies.remove(&token).expect("every send is answered");
                     match reply {
@@ -383,6 +384,7 @@ fn a_replica_forwards_sends_and_refuses_non_members() {
             text: "hi".into(),
             forwarded: false,
             stored: None,
+            blocked: false,
         })
     };
     let outputs = replica.handle(Millis(0), send(2, "u1"));

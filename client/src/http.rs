@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::ClientError;
+use crate::tls::Tls;
 use crate::url::encode_component;
 
 /// A client of one region's HTTP API, optionally holding an access token.
@@ -23,14 +24,21 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client of the server at `base` (e.g. `http://127.0.0.1:8080`).
+    /// A client of the server at `base` (e.g. `http://127.0.0.1:8080`),
+    /// trusting the system's root certificates for `https://`.
     pub fn new(base: &str) -> Result<Self, ClientError> {
+        Self::with_tls(base, &Tls::system())
+    }
+
+    /// A client of the server at `base` that verifies `https://` servers
+    /// against `tls`.
+    pub fn with_tls(base: &str, tls: &Tls) -> Result<Self, ClientError> {
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ClientError::Url(format!("{base:?} is not an http(s) URL")));
         }
         Ok(Self {
-            http: reqwest::Client::new(),
+            http: tls.http_client(),
             base,
             token: None,
         })

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ClientError;
 use crate::http::Client;
+use crate::tls::{Tls, TlsError};
 use crate::ws::Credentials;
 
 /// A device's tokens and the server they belong to.
@@ -22,6 +23,10 @@ pub struct Session {
     pub access_token: String,
     /// Current refresh token.
     pub refresh_token: String,
+    /// A CA file trusted for this server besides the system's roots (given
+    /// at login with `--ca-cert`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Why a session could not be loaded or saved.
@@ -49,6 +54,9 @@ pub enum SessionError {
     /// Refreshing the tokens failed.
     #[error("refresh the session: {0}")]
     Refresh(#[from] ClientError),
+    /// The saved CA file cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// The default directory for the CLI's files.
@@ -99,9 +107,17 @@ impl Session {
         std::fs::rename(&tmp, &path).map_err(io)
     }
 
+    /// The certificates trusted for this session's server.
+    pub fn tls(&self) -> Result<Tls, TlsError> {
+        match &self.ca_cert {
+            Some(path) => Tls::with_ca_file(path),
+            None => Ok(Tls::system()),
+        }
+    }
+
     /// An authenticated client for this session's server.
-    pub fn client(&self) -> Result<Client, ClientError> {
-        Ok(Client::new(&self.server)?.with_token(&self.access_token))
+    pub fn client(&self) -> Result<Client, SessionError> {
+        Ok(Client::with_tls(&self.server, &self.tls()?)?.with_token(&self.access_token))
     }
 
     /// Credentials for a WebSocket session of this login that keep the file
@@ -134,7 +150,7 @@ impl Session {
 
     /// Rotates the tokens with the refresh token and saves the result in `dir`.
     pub async fn refresh(&mut self, dir: &Path) -> Result<(), SessionError> {
-        let tokens = Client::new(&self.server)?
+        let tokens = Client::with_tls(&self.server, &self.tls()?)?
             .refresh(&self.refresh_token)
             .await?;
         self.access_token = tokens.access_token;

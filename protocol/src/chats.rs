@@ -85,6 +85,11 @@ pub struct Chat {
     /// True once the owner deleted the group.
     #[serde(default)]
     pub deleted: bool,
+    /// The caller's mute (ms since the Unix epoch, 0 = not muted): set in
+    /// answers to `GET /v1/chats/{chat_id}`, absent from `chat` frames,
+    /// which every member shares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted_until: Option<u64>,
 }
 
 /// One entry of `GET /v1/chats`.
@@ -108,6 +113,10 @@ pub struct ChatSummary {
     pub unread: u64,
     /// The newest message, if any.
     pub last_message: Option<Message>,
+    /// The caller's mute: no push before this time (ms since the Unix
+    /// epoch); 0 = not muted.
+    #[serde(default)]
+    pub muted_until: u64,
 }
 
 /// `GET /v1/chats`.
@@ -137,6 +146,24 @@ pub struct AddMembersRequest {
     pub user_ids: Vec<String>,
 }
 
+/// `PATCH /v1/chats/{chat_id}/members/{user_id}` (the owner only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRoleRequest {
+    /// `admin` or `member` grants or revokes the admin role; `owner` hands
+    /// the group to this member, and the old owner becomes an admin.
+    pub role: Role,
+}
+
+/// `PUT /v1/chats/{chat_id}/settings`: the caller's own settings of a chat.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSettings {
+    /// No push for this chat before this time (ms since the Unix epoch);
+    /// 0 = not muted.
+    pub muted_until: u64,
+}
+
 /// Text or a system event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -163,6 +190,13 @@ pub enum SystemEvent {
     ChatDescribed,
     /// The owner deleted the group.
     ChatDeleted,
+    /// The owner made `user_ids[0]` an admin.
+    AdminGranted,
+    /// The owner made admin `user_ids[0]` a plain member again.
+    AdminRevoked,
+    /// The owner (the sender) handed the group to `user_ids[0]` and became
+    /// an admin.
+    OwnerChanged,
 }
 
 /// A message in a chat's log, as history and `message` frames carry it.

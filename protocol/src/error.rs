@@ -24,6 +24,8 @@ pub enum ErrorCode {
     RateLimited,
     /// The chat's home region cannot be reached for an operation that needs it.
     HomeUnreachable,
+    /// The other user of a direct chat has blocked the caller.
+    Blocked,
     /// The server failed; details are in its logs, not in the answer.
     Internal,
 }
@@ -41,6 +43,7 @@ impl ErrorCode {
             Self::TooLarge => "too_large",
             Self::RateLimited => "rate_limited",
             Self::HomeUnreachable => "home_unreachable",
+            Self::Blocked => "blocked",
             Self::Internal => "internal",
         }
     }
@@ -96,6 +99,7 @@ mod tests {
             ErrorCode::TooLarge,
             ErrorCode::RateLimited,
             ErrorCode::HomeUnreachable,
+            ErrorCode::Blocked,
             ErrorCode::Internal,
         ] {
             let json = serde_json::to_string(&code).unwrap();

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::chats::{ChatKind, Role};
+use crate::hlc::Hlc;
 
 /// A chat's metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +112,40 @@ pub struct UserRecord {
     pub password_hash: String,
     /// Milliseconds since the Unix epoch.
     pub created_at: u64,
+    /// The region the account was registered in (empty in records written
+    /// before regions recorded it: a replica fills in the region whose
+    /// account log brought the record).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub home_region: String,
+    /// When the account was deleted (ms since the Unix epoch): the record
+    /// then keeps only its id and username (held from others for a while),
+    /// and nobody can log in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<u64>,
+}
+
+/// A last-writer-wins register of a user's own settings (a contact, a
+/// block, a chat's mute): the write with the greater clock wins in every
+/// region, whatever order writes arrive in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setting {
+    /// The value: 1/0 for contacts and blocks (set or not), the mute's end
+    /// in ms for mutes (0 = not muted).
+    pub value: u64,
+    /// When it was written, by the writing region's clock.
+    pub at: Hlc,
+}
+
+/// Which of a user's settings an account event sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettingKind {
+    /// `target` (a user) is among the user's contacts.
+    Contact,
+    /// `target` (a user) is blocked by the user.
+    Block,
+    /// The user muted chat `target`.
+    Mute,
 }
 
 /// A logged-in device.
@@ -151,6 +186,25 @@ pub enum AccountEvent {
         device_id: String,
         /// Milliseconds since the Unix epoch.
         revoked_at: u64,
+    },
+    /// One of a user's settings was written (last writer wins by `at`).
+    SettingChanged {
+        /// Whose.
+        user_id: String,
+        /// Which setting.
+        kind: SettingKind,
+        /// The user or chat it is about.
+        target: String,
+        /// The new value and its clock.
+        setting: Setting,
+    },
+    /// The user deleted their account: every device is revoked, the
+    /// profile erased, and the username held from others for a while.
+    UserDeleted {
+        /// Who.
+        user_id: String,
+        /// Milliseconds since the Unix epoch.
+        deleted_at: u64,
     },
 }
 

@@ -75,7 +75,9 @@ impl ApiError {
         match self.code {
             ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden | ErrorCode::NotMember => StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden | ErrorCode::NotMember | ErrorCode::Blocked => {
+                StatusCode::FORBIDDEN
+            }
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -114,6 +116,7 @@ impl From<crate::accounts::Error> for ApiError {
         match error {
             Error::Invalid(message) => Self::bad_request(message),
             Error::Unauthorized(message) => Self::unauthorized(message),
+            Error::Forbidden(message) => Self::new(ErrorCode::Forbidden, message),
             Error::NotFound(message) => Self::not_found(message),
             Error::Conflict(message) => Self::conflict(message),
             Error::RateLimited { retry_after } => Self::rate_limited(retry_after),

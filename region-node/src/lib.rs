@@ -21,7 +21,7 @@
 //! link                         handle to other regions (QUIC transport, typed peer messages)
 //! config, clock, codec, hlc,   leaves
 //! limits, metrics, storage,
-//! launcher
+//! launcher, tls
 //! ```
 //!
 //! - [`server`]: start-up, serving and draining shutdown; [`state`]: the
@@ -39,6 +39,7 @@
 //! - [`hlc`]: the node's hybrid logical clock; [`clock`]: wall-clock time.
 //! - [`limits`]: per-device rate limits; [`metrics`]: Prometheus metrics.
 //! - [`storage`]: opening the configured store backend.
+//! - [`tls`]: HTTPS and WSS on the client edge, and development certificates.
 //! - [`launcher`]: `region-node mesh`, every region of a topology on one machine.
 
 pub mod accounts;
@@ -58,6 +59,7 @@ pub mod replica;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod tls;
 pub mod ws;
 
 pub use config::Config;

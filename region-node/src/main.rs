@@ -32,6 +32,20 @@ enum Command {
     /// Start every region of a topology on this machine, with the links
     /// between them delayed and lossy as asked; Ctrl-C stops them all.
     Mesh(MeshArgs),
+    /// Make a development CA and a server certificate it signs, for serving
+    /// HTTPS and WSS on this machine (`--tls-cert`, `--tls-key`); clients
+    /// trust the CA with `chatmesh --ca-cert`.
+    DevCert(DevCertArgs),
+}
+
+#[derive(clap::Args)]
+struct DevCertArgs {
+    /// Directory to write ca.pem, cert.pem and key.pem into (mode 0700).
+    #[arg(long)]
+    out: std::path::PathBuf,
+    /// Names the server is reached by: DNS names or IP addresses.
+    #[arg(long = "name", default_values = ["localhost", "127.0.0.1"])]
+    names: Vec<String>,
 }
 
 #[tokio::main]
@@ -41,10 +55,24 @@ async fn main() -> anyhow::Result<()> {
     rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o077));
     let cli = parse_cli();
     init_tracing(cli.log_json);
-    if let Some(Command::Mesh(args)) = cli.command {
-        return launcher::run(args, cli.log_json)
-            .await
-            .context("run the local mesh");
+    match cli.command {
+        Some(Command::Mesh(args)) => {
+            return launcher::run(args, cli.log_json)
+                .await
+                .context("run the local mesh");
+        }
+        Some(Command::DevCert(args)) => {
+            let out = region_node::tls::dev::generate(&args.out, &args.names)
+                .context("make development certificates")?;
+            println!(
+                "CA (give clients --ca-cert): {}\nserve with: region-node --tls-cert {} --tls-key {}",
+                out.ca.display(),
+                out.cert.display(),
+                out.key.display()
+            );
+            return Ok(());
+        }
+        None => {}
     }
     let config = Config::load(&cli.node).context("load configuration")?;
     let listener = TcpListener::bind(config.listen)

@@ -35,6 +35,9 @@ pub enum RunError {
     /// The mesh transport could not start.
     #[error("mesh: {0}")]
     Mesh(#[from] crate::link::MeshError),
+    /// The TLS certificate or key cannot be used.
+    #[error("tls: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Serves the region on `listener` until `shutdown` resolves, then stops
@@ -53,6 +56,12 @@ async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    // Certificate problems are reported before anything is opened.
+    let tls = config
+        .tls
+        .as_ref()
+        .map(|tls| crate::tls::server_config(tls).map(|server| (server, tls.hsts)))
+        .transpose()?;
     let db = crate::storage::open(&config)?;
     let ready = Arc::new(AtomicBool::new(false));
     let tracker = TaskTracker::new();
@@ -134,29 +143,39 @@ async fn serve(
         tracing::warn!("test admin endpoint enabled: PUT /v1/test/clock-skew");
         app = app.merge(crate::http::test_admin::router().with_state(state.clone()));
     }
-    let app = app
+    let mut app = app
         .merge(crate::metrics::router(metrics.clone()))
         .layer(axum::middleware::from_fn(crate::http::guard::guard))
         .layer(axum::middleware::from_fn_with_state(
             metrics.clone(),
             crate::metrics::track_http,
         ));
+    if let Some((_, true)) = &tls {
+        app = app.layer(axum::middleware::map_response(crate::tls::hsts));
+    }
     let addr = listener.local_addr()?;
     ready.store(true, Ordering::Release);
-    tracing::info!(%addr, data = %state.config.data_dir.display(), "listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, data = %state.config.data_dir.display(), "listening");
 
     let drain = ready.clone();
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let shutdown = async move {
         shutdown.await;
         drain.store(false, Ordering::Release);
         stop.cancel();
         tracing::info!("draining");
-    })
-    .await?;
+    };
+    match tls {
+        Some((server, _)) => crate::tls::serve(listener, server, app, shutdown).await?,
+        None => {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        }
+    }
     // Chat tasks finish what they hold (pending receipts) once idle channels close.
     tracker.close();
     drop(state);

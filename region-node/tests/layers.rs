@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("metrics", 0),
     ("storage", 0),
     ("launcher", 0),
+    ("tls", 0),
     ("link", 1),
     ("hub", 2),
     ("chat", 3),

@@ -445,6 +445,7 @@ impl World {
                     text: item.text,
                     forwarded: true,
                     stored,
+                    blocked: false,
                 };
                 self.run_core(to, &item.chat_id, Input::Send(send));
             }
@@ -628,6 +629,7 @@ impl World {
                     client_msg_id,
                     forwarded: false,
                     stored,
+                    blocked: false,
                 };
                 self.run_core(region, &chat, Input::Send(send));
             }

@@ -251,7 +251,7 @@ impl Actor {
     }
 
     async fn fill(&mut self, chat_id: &str) -> Result<(), Stop> {
-        let client = Client::new(&self.options.base)
+        let client = Client::with_tls(&self.options.base, &self.options.connect.tls)
             .map_err(|e| Stop::Lost(e.to_string()))?
             .with_token(&self.credentials.access_token);
         while let Some(gap) = self

@@ -39,7 +39,7 @@ pub async fn connect(
     credentials: &mut Credentials,
 ) -> Result<Connection, Failure> {
     let attempt = |token: String| async move {
-        Connection::connect_with(&options.base, &token, options.connect).await
+        Connection::connect_with(&options.base, &token, options.connect.clone()).await
     };
     match attempt(credentials.access_token.clone()).await {
         Err(error) if error.is_unauthorized() => {}
@@ -85,7 +85,7 @@ pub async fn refresh(
             "access token refused and no refresh token to renew it".into(),
         )));
     };
-    let client = Client::new(&options.base)
+    let client = Client::with_tls(&options.base, &options.connect.tls)
         .map_err(|e| Failure::Fatal(SessionError::Connect(e.to_string())))?;
     match client.refresh(&refresh_token).await {
         Ok(tokens) => {

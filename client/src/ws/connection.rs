@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite};
 
 use super::error::WsError;
+use crate::tls::Tls;
 use crate::url::ws_url;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -33,12 +34,14 @@ pub struct Ready {
 }
 
 /// How a connection is opened.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnectOptions {
     /// Socket buffers and size limits.
     pub socket: WebSocketConfig,
     /// Time allowed for TCP, the upgrade and the `ready` frame together.
     pub timeout: Duration,
+    /// The certificates trusted for `wss://` servers.
+    pub tls: Tls,
 }
 
 impl Default for ConnectOptions {
@@ -46,6 +49,7 @@ impl Default for ConnectOptions {
         Self {
             socket: socket_config(),
             timeout: Duration::from_secs(10),
+            tls: Tls::system(),
         }
     }
 }
@@ -92,16 +96,24 @@ impl Connection {
         options: ConnectOptions,
     ) -> Result<Self, WsError> {
         let url = ws_url(base, access_token).map_err(|e| WsError::Url(e.to_string()))?;
-        tokio::time::timeout(options.timeout, Self::open(url, options.socket))
-            .await
-            .map_err(|_| WsError::Timeout("the connection to be ready"))?
+        tokio::time::timeout(
+            options.timeout,
+            Self::open(url, options.socket, &options.tls),
+        )
+        .await
+        .map_err(|_| WsError::Timeout("the connection to be ready"))?
     }
 
-    async fn open(url: String, config: WebSocketConfig) -> Result<Self, WsError> {
-        let (mut socket, _response) =
-            tokio_tungstenite::connect_async_with_config(url, Some(config), true)
-                .await
-                .map_err(upgrade_error)?;
+    async fn open(url: String, config: WebSocketConfig, tls: &Tls) -> Result<Self, WsError> {
+        let connector = tokio_tungstenite::Connector::Rustls(tls.rustls());
+        let (mut socket, _response) = tokio_tungstenite::connect_async_tls_with_config(
+            url,
+            Some(config),
+            true,
+            Some(connector),
+        )
+        .await
+        .map_err(upgrade_error)?;
         let ready = match read_frame(&mut socket).await? {
             ServerFrame::Ready {
                 user_id,

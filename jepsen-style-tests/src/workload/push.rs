@@ -122,7 +122,7 @@ pub async fn watch(
     while !cancel.is_cancelled() {
         let token = auth.access();
         let connected = tokio::select! {
-            c = Connection::connect_with(&base, &token, options) => c,
+            c = Connection::connect_with(&base, &token, options.clone()) => c,
             () = cancel.cancelled() => return,
         };
         let connection = match connected {

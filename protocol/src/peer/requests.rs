@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ErrorCode;
 use crate::auth::TokenResponse;
-use crate::chats::Chat;
+use crate::chats::{Chat, Role};
 
 /// A request to a peer region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +68,13 @@ pub enum ChatChange {
     Remove {
         /// The user.
         user_id: String,
+    },
+    /// Give a member a role (the owner only).
+    SetRole {
+        /// The member.
+        user_id: String,
+        /// The role.
+        role: Role,
     },
     /// Delete the group.
     Delete,

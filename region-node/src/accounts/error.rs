@@ -25,6 +25,10 @@ pub enum Error {
     /// refresh token.
     #[error("{0}")]
     Unauthorized(String),
+    /// The caller is known but may not do this (a wrong password when
+    /// deleting the account).
+    #[error("{0}")]
+    Forbidden(String),
     /// The thing asked about does not exist (a device).
     #[error("{0}")]
     NotFound(String),
@@ -85,6 +89,7 @@ impl Error {
         match self {
             Self::Invalid(_) => ErrorCode::BadRequest,
             Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::RateLimited { .. } => ErrorCode::RateLimited,

@@ -17,14 +17,20 @@
 //! - [`log`]: the region's account log.
 //! - [`replication`]: shipping and applying account logs between regions.
 //! - [`usernames`]: usernames unique across the mesh.
+//! - [`settings`]: contacts, blocks and mutes as last-writer-wins registers;
+//!   [`people`]: writing and listing them.
+//! - [`deletion`]: deleting an account everywhere.
 
+pub mod deletion;
 pub mod error;
 pub mod log;
 pub mod password;
+pub mod people;
 pub mod profiles;
 pub mod records;
 pub mod replication;
 pub mod secret;
+pub mod settings;
 pub mod throttle;
 pub mod tokens;
 pub mod usernames;
@@ -129,6 +135,8 @@ impl Accounts {
             display_name,
             password_hash,
             created_at: now_ms(),
+            home_region: self.region.to_string(),
+            deleted_at: None,
         };
         let claim =
             usernames::claim_at_owner(self.mesh.as_ref(), &record.username, &record.user_id)
@@ -303,12 +311,19 @@ impl Accounts {
         let device = tx
             .get_snapshot(&records::device_key(&claims.sub, &claims.did))
             .await?;
+        // A device here means a live account (deleting one removes its
+        // devices); one not here yet is refused by either tombstone.
         let accepted = match device {
             Some(_) => true,
-            None if self.issued_by_peer(&claims.iss) => tx
-                .get_snapshot(&records::device_tombstone_key(&claims.sub, &claims.did))
-                .await?
-                .is_none(),
+            None if self.issued_by_peer(&claims.iss) => {
+                let revoked = tx
+                    .get_snapshot(&records::device_tombstone_key(&claims.sub, &claims.did))
+                    .await?;
+                let deleted = tx
+                    .get_snapshot(&records::user_tombstone_key(&claims.sub))
+                    .await?;
+                revoked.is_none() && deleted.is_none()
+            }
             None => false,
         };
         if !accepted {
@@ -428,7 +443,8 @@ impl Accounts {
         }
     }
 
-    /// A user by username.
+    /// A user by username; `None` for a deleted account (whose name is
+    /// held, see [`deletion`]).
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, Error> {
         let tx = self.db.begin();
         let Some(id) = tx.get_snapshot(&records::username_key(username)).await? else {
@@ -437,18 +453,29 @@ impl Accounts {
         let id = String::from_utf8(id)
             .map_err(|e| Error::CorruptKey(format!("user id of {username}: {e}")))?;
         let bytes = tx.get_snapshot(&records::user_key(&id)).await?;
-        bytes.map(|b| decode(&b)).transpose()
+        let user: Option<UserRecord> = bytes.map(|b| decode(&b)).transpose()?;
+        Ok(user.filter(|u| u.deleted_at.is_none()))
     }
 }
 
-/// The public face of a user record.
+/// The public face of a user record: for a deleted account, the id and
+/// `deleted: true` alone.
 pub fn profile(user: &UserRecord) -> UserProfile {
+    let deleted = user.deleted_at.is_some();
+    let shown = |field: &String| {
+        if deleted {
+            String::new()
+        } else {
+            field.clone()
+        }
+    };
     UserProfile {
         user_id: user.user_id.clone(),
-        username: user.username.clone(),
-        display_name: user.display_name.clone(),
+        username: shown(&user.username),
+        display_name: shown(&user.display_name),
         status_text: String::new(),
-        avatar: String::new(),
+        avatar_media_id: String::new(),
+        deleted,
     }
 }
 

@@ -2,7 +2,8 @@
 //! and avatar live in an automerge document (`sync::crdt::Profile`), edited
 //! under the editing region's actor and exchanged whole between regions,
 //! which merge what they receive; concurrent edits converge everywhere.
-//! Without an edit, a profile is the account's registration values.
+//! Without an edit, a profile is the account's registration values. A
+//! deleted account's document is erased and never merged again.
 
 use base64::Engine as _;
 use protocol::users::{UpdateProfileRequest, UserProfile};
@@ -15,10 +16,10 @@ use super::validate;
 
 /// Longest status line, in characters.
 const MAX_STATUS: usize = 140;
-/// Longest avatar URL, in bytes.
-const MAX_AVATAR: usize = 1024;
+/// Longest avatar media id, in bytes.
+const MAX_MEDIA_ID: usize = 128;
 
-fn key(user_id: &str) -> Vec<u8> {
+pub(crate) fn key(user_id: &str) -> Vec<u8> {
     pack(&("profile", user_id))
 }
 
@@ -31,13 +32,16 @@ async fn load(db: &Database, user_id: &str) -> Result<Option<Profile>, Error> {
 
 /// The profile with its edits applied over the registration values.
 pub async fn overlay(db: &Database, mut profile: UserProfile) -> Result<UserProfile, Error> {
+    if profile.deleted {
+        return Ok(profile);
+    }
     if let Some(doc) = load(db, &profile.user_id).await? {
         let name = doc.display_name();
         if !name.is_empty() {
             profile.display_name = name;
         }
         profile.status_text = doc.status_text();
-        profile.avatar = doc.avatar();
+        profile.avatar_media_id = doc.avatar();
     }
     Ok(profile)
 }
@@ -49,18 +53,30 @@ pub async fn edit(
     user_id: &str,
     request: &UpdateProfileRequest,
 ) -> Result<Vec<u8>, Error> {
+    if request.display_name.is_none()
+        && request.status_text.is_none()
+        && request.avatar_media_id.is_none()
+    {
+        return Err(Error::invalid(
+            "nothing to change: give display_name, status_text or avatar_media_id",
+        ));
+    }
     if let Some(name) = &request.display_name {
         validate::display_name(name)?;
     }
-    if let Some(status) = &request.status_text
-        && status.chars().count() > MAX_STATUS
-    {
-        return Err(Error::invalid("status_text is over 140 characters"));
+    if let Some(status) = &request.status_text {
+        if status.chars().count() > MAX_STATUS {
+            return Err(Error::invalid("status_text is over 140 characters"));
+        }
+        // Empty clears the status line; anything else must show.
+        if !status.is_empty() {
+            validate::visible_text("status_text", status)?;
+        }
     }
-    if let Some(avatar) = &request.avatar
-        && avatar.len() > MAX_AVATAR
+    if let Some(media_id) = &request.avatar_media_id
+        && !media_id.is_empty()
     {
-        return Err(Error::invalid("avatar is over 1024 bytes"));
+        validate::media_id("avatar_media_id", media_id, MAX_MEDIA_ID)?;
     }
     // Read, edit and write in one transaction: a concurrent merge of
     // another region's document must not be lost.
@@ -74,8 +90,8 @@ pub async fn edit(
             if let Some(status) = &request.status_text {
                 doc.set_status_text(status);
             }
-            if let Some(avatar) = &request.avatar {
-                doc.set_avatar(avatar);
+            if let Some(media_id) = &request.avatar_media_id {
+                doc.set_avatar(media_id);
             }
             let bytes = doc.to_bytes();
             tx.set(&key(user_id), &bytes);
@@ -95,6 +111,14 @@ pub async fn merge(db: &Database, region: &str, user_id: &str, encoded: &str) ->
     db.run(|tx| {
         let bytes = bytes.clone();
         async move {
+            // A deleted account's profile stays erased.
+            if tx
+                .get(&super::records::user_tombstone_key(user_id))
+                .await?
+                .is_some()
+            {
+                return Ok(());
+            }
             let mut remote =
                 Profile::from_bytes(&bytes).map_err(|e| Error::invalid(e.to_string()))?;
             let mut doc = stored(&tx, user_id).await?.with_actor(region);

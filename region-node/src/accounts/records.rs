@@ -10,6 +10,8 @@
 //! | `("node", "token_secret")`                | 32 random bytes (region on its own) |
 //! | `("username_claim", username)`            | user id (UTF-8), kept by the region owning the name |
 //! | `("device_revoked", user_id, device_id)`  | revocation time, 8-byte LE ms (tombstone) |
+//! | `("user_deleted", user_id)`              | deletion time, 8-byte LE ms (tombstone) |
+//! | `("setting", kind, user_id, target)`      | [`Setting`](protocol::records::Setting) JSON (see `settings`) |
 //! | `("acctlog", region, seq)`                | [`LogEntry`](protocol::peer::LogEntry) JSON of `region`'s account log |
 //! | `("acctlog_last", region)`                | last `seq` of that log here, 8-byte LE |
 //!
@@ -74,6 +76,10 @@ pub(crate) fn username_claim_key(username: &str) -> Vec<u8> {
 
 pub(crate) fn device_tombstone_key(user_id: &str, device_id: &str) -> Vec<u8> {
     pack(&("device_revoked", user_id, device_id))
+}
+
+pub(crate) fn user_tombstone_key(user_id: &str) -> Vec<u8> {
+    pack(&("user_deleted", user_id))
 }
 
 pub(crate) fn acctlog_key(region: &str, seq: u64) -> Vec<u8> {

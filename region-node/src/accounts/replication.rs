@@ -14,15 +14,20 @@
 //! revoked whatever arrives later; an existing user record is never
 //! replaced; if two users ever hold one username (the claim at the name's
 //! owner makes this impossible for accounts created in a mesh), the earlier
-//! `(created_at, user_id)` keeps the name.
+//! `(created_at, user_id)` keeps the name (a deleted account's name is
+//! taken by a later user once its hold is over, see `deletion`); settings
+//! keep the write with the greater clock; a deleted account stays deleted
+//! whatever of it arrives later.
 
 use protocol::peer::LogEntry;
 use store::{Database, RangeOption};
 
 use super::Error;
+use super::deletion::{erase_in, is_deleted};
 pub use super::log::{ACCOUNT_LOG_PREFIX, AccountEvent, DecodeAccountEvent, log_id};
 use super::log::{last_seq, region_of, store_entry};
 use super::records::{self, DeviceRecord, UserRecord, decode, encode};
+use super::settings;
 
 /// This region's own account log and its last seq (always present, seq 0
 /// if empty).
@@ -101,7 +106,7 @@ pub async fn apply(db: &Database, log_id: &str, entries: &[LogEntry]) -> Result<
             }
             let mut last = cursor;
             for (entry, event) in fresh {
-                apply_event(&tx, event).await?;
+                apply_event(&tx, peer, event).await?;
                 store_entry(&tx, peer, entry);
                 last = entry.seq;
             }
@@ -128,9 +133,25 @@ pub fn revoked_devices(entries: &[LogEntry]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Writes what one event describes, so that applying it twice, or after a
-/// conflicting event of another log, ends the same.
-async fn apply_event(tx: &store::Transaction, event: &AccountEvent) -> Result<(), Error> {
+/// The users a run of account log entries deletes: once the run is
+/// applied, every connection of theirs here should close.
+pub fn deleted_users(entries: &[LogEntry]) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|entry| match entry.account_event() {
+            Ok(AccountEvent::UserDeleted { user_id, .. }) => Some(user_id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Writes what one event of `peer`'s log describes, so that applying it
+/// twice, or after a conflicting event of another log, ends the same.
+async fn apply_event(
+    tx: &store::Transaction,
+    peer: &str,
+    event: &AccountEvent,
+) -> Result<(), Error> {
     match event {
         AccountEvent::UserCreated { user } => {
             let key = records::user_key(&user.user_id);
@@ -138,11 +159,21 @@ async fn apply_event(tx: &store::Transaction, event: &AccountEvent) -> Result<()
             let kept = match tx.get(&key).await? {
                 Some(bytes) => decode::<UserRecord>(&bytes)?,
                 None => {
-                    tx.set(&key, &encode(user));
-                    user.clone()
+                    let mut user = user.clone();
+                    if user.home_region.is_empty() {
+                        peer.clone_into(&mut user.home_region);
+                    }
+                    tx.set(&key, &encode(&user));
+                    user
                 }
             };
-            index_username(tx, &kept).await
+            index_username(tx, &kept).await?;
+            // Deleted in another region before its creation arrived here.
+            if let Some(at) = tx.get(&records::user_tombstone_key(&user.user_id)).await? {
+                let at = u64::from_le_bytes(at.try_into().unwrap_or_default());
+                erase_in(tx, &user.user_id, at).await?;
+            }
+            Ok(())
         }
         AccountEvent::DeviceCreated { user_id, device } => add_device(tx, user_id, device).await,
         AccountEvent::DeviceRevoked {
@@ -150,6 +181,21 @@ async fn apply_event(tx: &store::Transaction, event: &AccountEvent) -> Result<()
             device_id,
             revoked_at,
         } => super::revoke_in(tx, user_id, device_id, *revoked_at).await,
+        AccountEvent::SettingChanged {
+            user_id,
+            kind,
+            target,
+            setting,
+        } => {
+            if !is_deleted(tx, user_id).await? {
+                settings::put(tx, *kind, user_id, target, *setting).await?;
+            }
+            Ok(())
+        }
+        AccountEvent::UserDeleted {
+            user_id,
+            deleted_at,
+        } => erase_in(tx, user_id, *deleted_at).await,
     }
 }
 
@@ -168,7 +214,7 @@ async fn index_username(tx: &store::Transaction, user: &UserRecord) -> Result<()
             }
         }
     };
-    if let Some(holder) = holder {
+    if let Some(holder) = holder.filter(|h| h.deleted_at.is_none()) {
         let keeps = (holder.created_at, &holder.user_id) < (user.created_at, &user.user_id);
         tracing::warn!(
             username = %user.username,
@@ -191,7 +237,7 @@ async fn add_device(
     device: &DeviceRecord,
 ) -> Result<(), Error> {
     let tombstone = records::device_tombstone_key(user_id, &device.device_id);
-    if tx.get(&tombstone).await?.is_some() {
+    if tx.get(&tombstone).await?.is_some() || is_deleted(tx, user_id).await? {
         return Ok(());
     }
     let key = records::device_key(user_id, &device.device_id);

@@ -6,6 +6,10 @@
 //! other (the registration whose owner is unreachable fails instead).
 //!
 //! A region on its own owns every name.
+//!
+//! A deleted account's name stays held for
+//! [`USERNAME_HOLD_MS`](super::deletion::USERNAME_HOLD_MS); once that has
+//! passed, as the region deciding knows it, a new registration may take it.
 
 use std::time::Duration;
 
@@ -93,8 +97,8 @@ pub(crate) async fn claim_in(
     let claim_key = records::username_claim_key(username);
     match tx.get(&claim_key).await? {
         Some(holder) if holder == user_id.as_bytes() => return Ok(()),
-        Some(_) => return Err(taken()),
-        None => {}
+        Some(holder) if !released(tx, &holder).await? => return Err(taken()),
+        _ => {}
     }
     check_local_index(tx, username, user_id).await?;
     tx.set(&claim_key, user_id.as_bytes());
@@ -109,9 +113,24 @@ pub(crate) async fn check_local_index(
     user_id: &str,
 ) -> Result<(), Error> {
     match tx.get(&records::username_key(username)).await? {
-        Some(holder) if holder != user_id.as_bytes() => Err(taken()),
+        Some(holder) if holder != user_id.as_bytes() && !released(tx, &holder).await? => {
+            Err(taken())
+        }
         _ => Ok(()),
     }
+}
+
+/// Whether the user `holder` deleted their account long enough ago that
+/// their name is free.
+async fn released(tx: &store::Transaction, holder: &[u8]) -> Result<bool, Error> {
+    let holder = String::from_utf8_lossy(holder);
+    let Some(bytes) = tx.get(&records::user_key(&holder)).await? else {
+        return Ok(false);
+    };
+    let user: records::UserRecord = records::decode(&bytes)?;
+    Ok(user.deleted_at.is_some_and(|at| {
+        at.saturating_add(super::deletion::USERNAME_HOLD_MS) <= crate::clock::now_ms()
+    }))
 }
 
 fn taken() -> Error {
@@ -133,6 +152,43 @@ mod tests {
         claim_username(&db, "bob", "u_2").await.unwrap();
         let err = claim_username(&db, "Not A Name", "u_3").await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::BadRequest);
+    }
+
+    #[tokio::test]
+    async fn a_deleted_users_name_is_held_then_released() {
+        let db = Database::in_memory().unwrap();
+        claim_username(&db, "erin", "u_old").await.unwrap();
+        let now = crate::clock::now_ms();
+        let deleted = |at: u64| {
+            let db = db.clone();
+            async move {
+                let user = records::UserRecord {
+                    user_id: "u_old".into(),
+                    username: "erin".into(),
+                    display_name: String::new(),
+                    password_hash: String::new(),
+                    created_at: 0,
+                    home_region: "local".into(),
+                    deleted_at: Some(at),
+                };
+                db.run(|tx| {
+                    let user = user.clone();
+                    async move {
+                        tx.set(&records::user_key("u_old"), &records::encode(&user));
+                        Ok::<_, Error>(())
+                    }
+                })
+                .await
+                .unwrap();
+            }
+        };
+        deleted(now).await;
+        let err = claim_username(&db, "erin", "u_new").await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Conflict);
+        deleted(now - super::super::deletion::USERNAME_HOLD_MS - 1).await;
+        claim_username(&db, "erin", "u_new").await.unwrap();
+        let err = claim_username(&db, "erin", "u_third").await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Conflict);
     }
 
     #[tokio::test]

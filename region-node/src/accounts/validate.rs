@@ -1,4 +1,5 @@
-//! Rules for usernames, passwords and display names.
+//! Rules for usernames, passwords, display names, status lines and media
+//! ids.
 
 use super::Error;
 
@@ -29,8 +30,7 @@ pub fn password(password: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// 1–64 characters, something visible, no control characters or
-/// bidirectional overrides.
+/// 1–64 characters that show (see [`visible_text`]).
 pub fn display_name(name: &str) -> Result<(), Error> {
     let count = name.chars().count();
     if count == 0 || count > 64 || name.trim().is_empty() {
@@ -38,8 +38,26 @@ pub fn display_name(name: &str) -> Result<(), Error> {
             "display_name must be 1 to 64 characters and not blank",
         ));
     }
-    if let Some(problem) = chat_core::rules::label_problem(name) {
-        return Err(Error::invalid(format!("display_name {problem}")));
+    visible_text("display_name", name)
+}
+
+/// Text shown to other people as a name or a status: no control
+/// characters, no bidirectional overrides, and not only invisible
+/// characters. `field` names it in the error.
+pub fn visible_text(field: &str, text: &str) -> Result<(), Error> {
+    match chat_core::rules::label_problem(text) {
+        Some(problem) => Err(Error::invalid(format!("{field} {problem}"))),
+        None => Ok(()),
+    }
+}
+
+/// The id of uploaded media: 1 to `max` bytes of `A-Z a-z 0-9 _ -`.
+pub fn media_id(field: &str, id: &str, max: usize) -> Result<(), Error> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    if id.is_empty() || id.len() > max || !id.bytes().all(allowed) {
+        return Err(Error::invalid(format!(
+            "{field} must be a media id: 1 to {max} of A-Z, a-z, 0-9, '_' and '-'"
+        )));
     }
     Ok(())
 }
@@ -91,5 +109,20 @@ mod tests {
         assert!(display_name(&"a".repeat(65)).is_err());
         assert!(display_name("\u{202E}gnp.exe").is_err());
         assert!(display_name("\u{200B}\u{200D}").is_err());
+        assert!(display_name("Zoë 🙂").is_ok());
+        assert!(display_name("evil\u{202E}gpj.exe").is_err());
+        assert!(display_name("a\u{2067}b").is_err());
+        assert!(display_name("\u{200B}\u{200B}").is_err());
+        assert!(display_name("\u{3164}").is_err());
+        assert!(display_name("a\u{200D}b").is_ok());
+    }
+
+    #[test]
+    fn media_ids() {
+        assert!(media_id("f", "m_0123abcDEF-x", 128).is_ok());
+        assert!(media_id("f", "", 128).is_err());
+        assert!(media_id("f", "../etc/passwd", 128).is_err());
+        assert!(media_id("f", "m id", 128).is_err());
+        assert!(media_id("f", &"m".repeat(129), 128).is_err());
     }
 }

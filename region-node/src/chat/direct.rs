@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Chats, Error, keys, new_chat_id, reads};
 use crate::accounts::records::user_key;
+use crate::accounts::settings;
 
 /// How long a direct chat's owner region is waited for.
 const OWNER_WAIT: Duration = Duration::from_secs(5);
@@ -43,6 +44,7 @@ impl Chats {
         if user == peer {
             return Err(Error::invalid("a direct chat needs another user"));
         }
+        self.refuse_if_blocked(user, peer).await?;
         let Some(link) = self.ctx.link.clone() else {
             return self.direct_here(user, peer).await;
         };
@@ -78,6 +80,18 @@ impl Chats {
         Ok((chat, created))
     }
 
+    /// `blocked` if `peer` blocks `user`, as this region knows: checked
+    /// where the request is made and again at the pair's owner region.
+    async fn refuse_if_blocked(&self, user: &str, peer: &str) -> Result<(), Error> {
+        let blocked = settings::blocks(&self.ctx.db.begin(), peer, user)
+            .await
+            .map_err(|error| ChatError::Storage(error.to_string()))?;
+        if blocked {
+            return Err(ChatError::Blocked("this user has blocked you".into()).into());
+        }
+        Ok(())
+    }
+
     /// The pair's direct chat, if this region holds it; `not_found` if
     /// `peer` is not a user.
     async fn existing_direct(&self, user: &str, peer: &str) -> Result<Option<Chat>, Error> {
@@ -99,6 +113,7 @@ impl Chats {
         if user == peer {
             return Err(Error::invalid("a direct chat needs another user"));
         }
+        self.refuse_if_blocked(user, peer).await?;
         // Two requests for one pair may race: the loser's claim fails, and
         // it finds the winner's chat on its next look.
         for _ in 0..3 {

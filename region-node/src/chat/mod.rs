@@ -495,6 +495,7 @@ fn send_input(
         text: text.to_owned(),
         forwarded,
         stored: None,
+        blocked: false,
     }))
 }
 
@@ -517,6 +518,7 @@ pub fn to_wire(change: Change) -> protocol::peer::ChatChange {
     match change {
         Change::AddMembers(user_ids) => ChatChange::AddMembers { user_ids },
         Change::Remove(user_id) => ChatChange::Remove { user_id },
+        Change::SetRole(user_id, role) => ChatChange::SetRole { user_id, role },
         Change::Delete => ChatChange::Delete,
     }
 }
@@ -527,6 +529,7 @@ pub fn from_wire(change: protocol::peer::ChatChange) -> Change {
     match change {
         ChatChange::AddMembers { user_ids } => Change::AddMembers(user_ids),
         ChatChange::Remove { user_id } => Change::Remove(user_id),
+        ChatChange::SetRole { user_id, role } => Change::SetRole(user_id, role),
         ChatChange::Delete => Change::Delete,
     }
 }

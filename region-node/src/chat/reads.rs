@@ -3,15 +3,26 @@
 
 use chat_core::ChatError;
 use protocol::chats::{Chat, ChatSummary, History, MemberInfo, Message};
-use protocol::records::{ChatRecord, Marks, MemberRecord};
+use protocol::records::{ChatRecord, Marks, MemberRecord, Setting, SettingKind};
 use store::{Database, RangeOption, Transaction};
 
 use super::{Error, keys};
+use crate::accounts::settings;
 use crate::codec::{counter, decode};
 use crate::limits::MAX_PAGE_TEXT_BYTES;
 
 async fn read_seq(tx: &Transaction, key: &[u8]) -> Result<u64, Error> {
     Ok(counter(tx.get_snapshot(key).await?.as_deref()))
+}
+
+/// `user`'s mute of `chat_id` (0: not muted), kept with their account
+/// settings.
+pub async fn muted_until(tx: &Transaction, user: &str, chat_id: &str) -> Result<u64, Error> {
+    let key = settings::key(SettingKind::Mute, user, chat_id);
+    Ok(match tx.get_snapshot(&key).await? {
+        Some(bytes) => decode::<Setting>(&bytes)?.value,
+        None => 0,
+    })
 }
 
 /// Largest history page.
@@ -51,6 +62,7 @@ pub async fn load_chat(db: &Database, chat_id: &str) -> Result<Chat, Error> {
         last_seq,
         members,
         deleted: record.deleted,
+        muted_until: None,
     })
 }
 
@@ -80,7 +92,9 @@ pub async fn chat_for(db: &Database, user: &str, chat_id: &str) -> Result<Chat, 
     if limit != u64::MAX {
         return Err(ChatError::NotMember.into());
     }
-    load_chat(db, chat_id).await
+    let mut chat = load_chat(db, chat_id).await?;
+    chat.muted_until = Some(muted_until(&db.begin(), user, chat_id).await?);
+    Ok(chat)
 }
 
 /// A page of history in ascending `seq`: after `after` (exclusive) going
@@ -247,6 +261,7 @@ pub async fn list(db: &Database, user: &str) -> Result<Vec<ChatSummary>, Error> 
             read_seq: marks.read_seq,
             unread: last_seq.saturating_sub(marks.read_seq),
             last_message,
+            muted_until: muted_until(&tx, user, &chat_id).await?,
         });
     }
     out.sort_by_key(|c| std::cmp::Reverse(c.last_message.as_ref().map_or(0, |m| m.sent_at)));

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chat_core::{ChatCore, Gossip, Input, Output, Reply, Token, Write};
+use chat_core::{ChatCore, ChatError, Gossip, Input, Output, Reply, Token, Write};
 use protocol::peer::{LogEntry, MeshDelta};
 use sync::replication::Millis;
 use tokio::sync::mpsc;
@@ -19,6 +19,7 @@ use tracing::Instrument as _;
 
 use super::command::{Answer, Command};
 use super::{Ctx, Error, forward, meta, store};
+use crate::accounts::settings;
 use crate::hub::Outbound;
 
 /// A chat task with nothing to do for this long stops.
@@ -147,6 +148,7 @@ impl ChatTask {
         if self.core.is_home() {
             self.look_up_dedup(&mut inputs).await;
         }
+        self.look_up_blocks(&mut inputs).await;
         let now = self.ctx.now();
         let mut outputs = Vec::new();
         for input in inputs {
@@ -222,6 +224,35 @@ impl ChatTask {
             kept.push(input);
         }
         *inputs = kept;
+    }
+
+    /// Marks each send of a direct chat whose other user blocks its author,
+    /// as this region's replica of the account logs says; the core refuses
+    /// them, here and at the home alike.
+    async fn look_up_blocks(&mut self, inputs: &mut [Input]) {
+        let tx = self.ctx.db.begin();
+        let mut failed = Vec::new();
+        for input in inputs.iter_mut() {
+            let Input::Send(send) = input else { continue };
+            let Some(peer) = self.core.direct_peer(&send.author) else {
+                continue;
+            };
+            match settings::blocks(&tx, peer, &send.author).await {
+                Ok(blocked) => send.blocked = blocked,
+                Err(error) => {
+                    tracing::error!(%error, "cannot read a block");
+                    failed.push(send.token);
+                    // Refused below, and never sequenced unchecked.
+                    send.blocked = true;
+                }
+            }
+        }
+        for token in failed {
+            self.answer(
+                token,
+                Err(ChatError::Storage("cannot read the other user's blocks".into()).into()),
+            );
+        }
     }
 
     fn answer(&mut self, token: Token, result: Result<Reply, Error>) {

@@ -16,8 +16,10 @@ use placement::topology::Topology;
 use serde::Deserialize;
 
 mod mesh;
+mod tls;
 
 pub use mesh::MeshConfig;
+pub use tls::{RawTls, TlsConfig};
 
 /// Flags shared by every way of starting a node.
 #[derive(Debug, Clone, Default, Args)]
@@ -61,6 +63,12 @@ pub struct NodeArgs {
     /// has CHATMESH_SABOTAGE_ALLOWED=yes.
     #[arg(long, env = "CHATMESH_SABOTAGE")]
     pub sabotage: Option<chat_core::Sabotage>,
+    /// PEM certificate chain to serve HTTPS and WSS with (needs --tls-key).
+    #[arg(long, env = "CHATMESH_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "CHATMESH_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The TOML file as written; every field optional.
@@ -82,6 +90,9 @@ pub struct RawConfig {
     /// Request limits.
     #[serde(default)]
     pub limits: RawLimits,
+    /// HTTPS and WSS.
+    #[serde(default)]
+    pub tls: RawTls,
 }
 
 /// `[store]`.
@@ -183,6 +194,8 @@ pub struct Config {
     pub connections_per_device: usize,
     /// Presence subscriptions per connection.
     pub presence_subscriptions: usize,
+    /// HTTPS and WSS; `None` serves plain HTTP.
+    pub tls: Option<TlsConfig>,
 }
 
 /// Validated `[auth]`.
@@ -403,6 +416,12 @@ impl Config {
             ));
         }
 
+        let tls = TlsConfig::from_parts(
+            args.tls_cert.clone().or(raw.tls.cert_file),
+            args.tls_key.clone().or(raw.tls.key_file),
+            raw.tls.hsts,
+        )?;
+
         let mesh = match (topology, spec) {
             (Some(topology), Some(spec)) => Some(MeshConfig::new(
                 topology,
@@ -438,6 +457,7 @@ impl Config {
             registrations_per_address,
             connections_per_device: connections_per_device.get() as usize,
             presence_subscriptions,
+            tls,
         })
     }
 }

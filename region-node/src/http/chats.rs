@@ -5,9 +5,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use protocol::ErrorCode;
 use protocol::chats::{
-    AddMembersRequest, Chat, ChatList, CreateChatRequest, ReadRequest, SendMessageRequest,
-    SendMessageResponse, UpdateChatRequest,
+    AddMembersRequest, Chat, ChatList, ChatSettings, CreateChatRequest, ReadRequest,
+    SendMessageRequest, SendMessageResponse, SetRoleRequest, UpdateChatRequest,
 };
+use protocol::records::SettingKind;
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiQuery, Auth};
@@ -152,6 +153,49 @@ pub async fn remove_member(
         .await
         .map(Json)
         .map_err(ApiError::from)
+}
+
+/// `PATCH /v1/chats/{chat_id}/members/{user_id}` `{role}`: the owner
+/// grants or revokes `admin`, or hands the group over with `owner`; a
+/// system message records it. Answers the chat afterwards.
+pub async fn set_role(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path((chat_id, user_id)): Path<(String, String)>,
+    ApiJson(request): ApiJson<SetRoleRequest>,
+) -> Result<Json<Chat>, ApiError> {
+    state
+        .chats
+        .change(
+            &who.user_id,
+            &chat_id,
+            Change::SetRole(user_id, request.role),
+        )
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
+}
+
+/// `PUT /v1/chats/{chat_id}/settings` `{muted_until}`: the caller's own
+/// settings of a chat they are a member of; kept with their account, so
+/// every region knows them. Answers the settings.
+pub async fn settings(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(chat_id): Path<String>,
+    ApiJson(request): ApiJson<ChatSettings>,
+) -> Result<Json<ChatSettings>, ApiError> {
+    reads::chat_for(state.chats.db(), &who.user_id, &chat_id).await?;
+    state
+        .accounts
+        .set_setting(
+            &who.user_id,
+            SettingKind::Mute,
+            &chat_id,
+            request.muted_until,
+        )
+        .await?;
+    Ok(Json(request))
 }
 
 /// `DELETE /v1/chats/{chat_id}` → 204 (owner only).

@@ -5,7 +5,8 @@
 //! - [`extract`]: JSON bodies and bearer authentication with protocol errors.
 //! - [`health`]: liveness and readiness.
 //! - [`auth`]: register, login, refresh, logout, devices.
-//! - [`users`]: the caller and public profiles.
+//! - [`users`]: the caller, public profiles, account deletion.
+//! - [`people`]: contacts and blocks.
 //! - [`chats`]: chats, members, messages, history, read marks.
 //! - [`placement`]: the nearest regions and a chat's home.
 
@@ -14,13 +15,14 @@ pub mod chats;
 pub mod extract;
 pub mod guard;
 pub mod health;
+pub mod people;
 pub mod placement;
 pub mod test_admin;
 pub mod users;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -38,7 +40,22 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/auth/logout", post(auth::logout))
         .route("/v1/devices", get(auth::devices))
         .route("/v1/devices/{device_id}", delete(auth::revoke_device))
-        .route("/v1/me", get(users::me).patch(users::update_me))
+        .route(
+            "/v1/me",
+            get(users::me)
+                .patch(users::update_me)
+                .delete(users::delete_me),
+        )
+        .route("/v1/contacts", get(people::contacts))
+        .route(
+            "/v1/contacts/{user_id}",
+            put(people::add_contact).delete(people::remove_contact),
+        )
+        .route("/v1/blocks", get(people::blocks))
+        .route(
+            "/v1/blocks/{user_id}",
+            put(people::block).delete(people::unblock),
+        )
         .route("/v1/users", get(users::by_username))
         .route("/v1/users/{user_id}", get(users::by_id))
         .route("/v1/chats", post(chats::create).get(chats::list))
@@ -49,8 +66,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/chats/{chat_id}/members", post(chats::add_members))
         .route(
             "/v1/chats/{chat_id}/members/{user_id}",
-            delete(chats::remove_member),
+            delete(chats::remove_member).patch(chats::set_role),
         )
+        .route("/v1/chats/{chat_id}/settings", put(chats::settings))
         .route(
             "/v1/chats/{chat_id}/messages",
             post(chats::send).get(chats::history),

@@ -1,8 +1,9 @@
-//! `GET /v1/me`, `PATCH /v1/me` and public profiles.
+//! `GET /v1/me`, `PATCH /v1/me`, `DELETE /v1/me` and public profiles.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use protocol::users::{Me, UpdateProfileRequest, UserProfile};
+use axum::http::StatusCode;
+use protocol::users::{DeleteAccountRequest, Me, UpdateProfileRequest, UserProfile};
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiQuery, Auth};
@@ -11,22 +12,34 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use protocol::peer::MeshDelta;
 
-/// `GET /v1/me`.
+/// `GET /v1/me`: the caller's account with their profile's edits, and the
+/// region it was registered in.
 pub async fn me(State(state): State<AppState>, Auth(who): Auth) -> Result<Json<Me>, ApiError> {
     let user = state
         .accounts
         .user(&who.user_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("account no longer exists"))?;
+    let home_region = if user.home_region.is_empty() {
+        // Registered before records named their region, in this one (a
+        // replica fills in the region whose log brought it).
+        state.config.region.clone()
+    } else {
+        user.home_region.clone()
+    };
+    let shown = profiles::overlay(&state.db, profile(&user)).await?;
     Ok(Json(Me {
         user_id: user.user_id,
         username: user.username,
-        display_name: user.display_name,
-        home_region: state.config.region.clone(),
+        display_name: shown.display_name,
+        home_region,
+        status_text: shown.status_text,
+        avatar_media_id: shown.avatar_media_id,
     }))
 }
 
-/// `GET /v1/users/{user_id}`.
+/// `GET /v1/users/{user_id}`; a deleted account answers `deleted: true`
+/// and no name.
 pub async fn by_id(
     State(state): State<AppState>,
     Auth(_): Auth,
@@ -57,6 +70,22 @@ pub async fn update_me(
         });
     }
     Ok(Json(profiles::overlay(&state.db, profile(&user)).await?))
+}
+
+/// `DELETE /v1/me` → 204: with the password, deletes the caller's account
+/// in every region and closes its connections here at once (other regions
+/// close theirs when the account log brings the news).
+pub async fn delete_me(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiJson(request): ApiJson<DeleteAccountRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .accounts
+        .delete_account(&who, request.password)
+        .await?;
+    state.hub.kill_user(&who.user_id);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Query of `GET /v1/users`.

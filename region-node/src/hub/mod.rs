@@ -270,6 +270,14 @@ impl Hub {
         }
     }
 
+    /// Closes every connection of a user (their account was deleted).
+    pub fn kill_user(&self, user: &str) {
+        let map = self.users.read().unwrap_or_else(|e| e.into_inner());
+        for conn in map.get(user).into_iter().flatten() {
+            conn.mailbox.switch.trip(KillReason::Revoked);
+        }
+    }
+
     /// Number of open connections on this node.
     pub fn connections(&self) -> usize {
         let map = self.users.read().unwrap_or_else(|e| e.into_inner());

@@ -235,6 +235,15 @@ impl Presence {
         self.lock().effective(user).0
     }
 
+    /// Whether `user` is online anywhere, and when they were last seen.
+    pub async fn current(&self, user: &str) -> (bool, u64) {
+        let (online, seen) = self.lock().effective(user);
+        if online || seen > 0 {
+            return (online, seen);
+        }
+        (false, self.stored_last_seen(user).await)
+    }
+
     /// Subscribes connection `conn` to `users`, unless that would make it
     /// watch more than `limit` users (then nothing changes), and answers
     /// each one's current presence as frames for the caller to write

@@ -146,6 +146,9 @@ pub(super) async fn apply(
         for (user, device) in accounts::revoked_devices(&entries) {
             handles.hub.kill_device(&user, &device);
         }
+        for user in accounts::deleted_users(&entries) {
+            handles.hub.kill_user(&user);
+        }
         return Ok(seq);
     }
     handles.chats.apply_replicated(log_id, entries).await

@@ -50,3 +50,22 @@ pub async fn all_history(base: &str, token: &str, chat: &str) -> Vec<Value> {
         history.extend(msgs);
     }
 }
+
+/// Any method with an optional JSON body; answers (status, JSON body or null).
+pub async fn call(
+    method: reqwest::Method,
+    base: &str,
+    token: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let r = request.send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}

@@ -5,9 +5,11 @@
 //! - [`tail`]: following a chat live.
 //! - [`saved`]: calls with the saved login and token refresh.
 //! - [`names`]: usernames and user ids.
+//! - [`people`]: profile, contacts, blocks, roles, mutes, account deletion.
 
 mod chats;
 mod names;
+mod people;
 mod saved;
 mod tail;
 
@@ -16,8 +18,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use client::Client;
 use client::session::{self, Session};
+use client::{Client, Tls};
 
 use crate::saved::with_session;
 
@@ -36,6 +38,11 @@ struct Cli {
     /// Directory holding the saved session [default: $XDG_CONFIG_HOME/chatmesh].
     #[arg(long, env = "CHATMESH_CONFIG_DIR", global = true)]
     config_dir: Option<PathBuf>,
+    /// A CA certificate (PEM) to trust for an https server besides the
+    /// system's roots, e.g. the one `region-node dev-cert` made; `login`
+    /// saves it with the session.
+    #[arg(long, env = "CHATMESH_CA_CERT", global = true)]
+    ca_cert: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -113,12 +120,76 @@ enum Command {
         /// Username or user id.
         user: String,
     },
+    /// Show your profile, or change it.
+    Profile {
+        /// Name shown to others.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Status line ("" clears it).
+        #[arg(long)]
+        status: Option<String>,
+        /// Avatar media id ("" clears it).
+        #[arg(long)]
+        avatar: Option<String>,
+    },
+    /// List your contacts with their presence, or add or remove one.
+    Contacts {
+        /// Add this user (username or id).
+        #[arg(long)]
+        add: Option<String>,
+        /// Remove this user.
+        #[arg(long)]
+        remove: Option<String>,
+    },
+    /// List the users you block, or block or unblock one.
+    Blocks {
+        /// Block this user (username or id).
+        #[arg(long)]
+        add: Option<String>,
+        /// Unblock this user.
+        #[arg(long)]
+        remove: Option<String>,
+    },
+    /// Give a group member a role (owner only): admin, member, or owner to
+    /// hand the group over.
+    Role {
+        /// The chat id.
+        chat: String,
+        /// Username or user id.
+        user: String,
+        /// admin, member or owner.
+        #[arg(value_parser = parse_role)]
+        role: protocol::chats::Role,
+    },
+    /// Mute a chat for some minutes (no push); 0 unmutes.
+    Mute {
+        /// The chat id.
+        chat: String,
+        /// How long.
+        #[arg(long, default_value_t = 60 * 24 * 365)]
+        minutes: u64,
+    },
+    /// Delete your account in every region (asks for the password).
+    DeleteAccount {
+        /// The password; read from standard input when absent.
+        #[arg(long, env = "CHATMESH_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+fn parse_role(role: &str) -> Result<protocol::chats::Role, String> {
+    serde_json::from_value(serde_json::Value::String(role.to_owned()))
+        .map_err(|_| format!("{role:?} is not a role: admin, member or owner"))
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let dir = cli.config_dir.clone().unwrap_or_else(session::default_dir);
+    let tls = match &cli.ca_cert {
+        Some(path) => Tls::with_ca_file(path)?,
+        None => Tls::system(),
+    };
     match cli.command {
         Command::Register {
             username,
@@ -126,7 +197,7 @@ async fn main() -> anyhow::Result<()> {
             password,
         } => {
             let password = password_or_stdin(password)?;
-            let user_id = Client::new(&cli.server)?
+            let user_id = Client::with_tls(&cli.server, &tls)?
                 .register(&username, &password, display_name.as_deref())
                 .await
                 .context("register")?;
@@ -138,7 +209,7 @@ async fn main() -> anyhow::Result<()> {
             password,
         } => {
             let password = password_or_stdin(password)?;
-            let tokens = Client::new(&cli.server)?
+            let tokens = Client::with_tls(&cli.server, &tls)?
                 .login(&username, &password, Some(&device_name))
                 .await
                 .context("log in")?;
@@ -148,6 +219,13 @@ async fn main() -> anyhow::Result<()> {
                 device_id: tokens.device_id,
                 access_token: tokens.access_token,
                 refresh_token: tokens.refresh_token,
+                // Absolute, so later commands find it from any directory.
+                ca_cert: cli
+                    .ca_cert
+                    .as_deref()
+                    .map(std::fs::canonicalize)
+                    .transpose()
+                    .context("resolve --ca-cert")?,
             };
             session.save(&dir)?;
             println!("logged in as {username} on device {}", session.device_id);
@@ -208,6 +286,30 @@ async fn main() -> anyhow::Result<()> {
             description,
         } => chats::create_group(&dir, &title, &members, description.as_deref()).await?,
         Command::Direct { user } => chats::direct(&dir, &user).await?,
+        Command::Profile {
+            display_name,
+            status,
+            avatar,
+        } => {
+            let update = protocol::users::UpdateProfileRequest {
+                display_name,
+                status_text: status,
+                avatar_media_id: avatar,
+            };
+            people::profile(&dir, update).await?;
+        }
+        Command::Contacts { add, remove } => {
+            people::list(&dir, people::List::Contacts, add, remove).await?;
+        }
+        Command::Blocks { add, remove } => {
+            people::list(&dir, people::List::Blocks, add, remove).await?;
+        }
+        Command::Role { chat, user, role } => people::role(&dir, &chat, &user, role).await?,
+        Command::Mute { chat, minutes } => people::mute(&dir, &chat, minutes).await?,
+        Command::DeleteAccount { password } => {
+            let password = password_or_stdin(password)?;
+            people::delete_account(&dir, &password).await?;
+        }
     }
     Ok(())
 }

@@ -28,9 +28,10 @@ pub async fn run(dir: &Path, chat_id: &str, start: Start) -> anyhow::Result<()> 
     let cursors = starting_cursors(dir, chat_id, start).await?;
     // Reloaded: the HTTP calls above may have refreshed the tokens.
     let saved = Saved::load(dir)?;
-    let options = SessionOptions::new(&saved.server, saved.ws_credentials(dir))
+    let mut options = SessionOptions::new(&saved.server, saved.ws_credentials(dir))
         .cursors(cursors)
         .only_chats([chat_id.to_owned()]);
+    options.connect.tls = saved.tls()?;
     let (_session, mut stream) = Session::start(options)
         .await
         .context("connect to the WebSocket")?;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use protocol::ErrorCode;
 use protocol::Hlc;
 use protocol::auth::{LoginRequest, RegisterRequest};
+use protocol::records::SettingKind;
 
 use super::*;
 use crate::accounts::{Accounts, Principal};
@@ -206,6 +207,8 @@ fn user(user_id: &str, username: &str, created_at: u64) -> UserRecord {
         display_name: username.into(),
         password_hash: "$argon2id$not-checked-here".into(),
         created_at,
+        home_region: String::new(),
+        deleted_at: None,
     }
 }
 
@@ -294,7 +297,12 @@ async fn users_never_change_identity_and_name_clashes_converge() {
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(stored, early);
+    // The replica names the region whose log brought the record.
+    let from_a = UserRecord {
+        home_region: "a".into(),
+        ..early.clone()
+    };
+    assert_eq!(stored, from_a);
     let erin = db
         .begin()
         .get(&records::username_key("erin"))
@@ -337,4 +345,122 @@ async fn logging_out_before_the_login_replicated_sticks() {
     ship(&db_b, "b", &db_a, 10).await;
     assert!(!device_exists(&db_a, &alice, &tokens.device_id).await);
     assert!(revoked_devices(&read(&db_a, &log_id("a"), 0, 10).await.unwrap()).is_empty());
+}
+
+#[tokio::test]
+async fn a_deletion_holds_in_every_region_whatever_arrives_later() {
+    let (db_a, a) = region("a").await;
+    let (db_b, b) = region("b").await;
+    let (db_c, _) = region("c").await;
+    let alice = register(&a, "alice").await;
+    let bob = register(&a, "bob").await;
+    let at_a = a
+        .login(login_request("alice", "correct horse"), HOME)
+        .await
+        .unwrap();
+    ship(&db_a, "a", &db_b, 10).await;
+    // Alice blocks Bob at b; then logs in at b and deletes her account
+    // there with a wrong password (refused), then the right one.
+    b.set_setting(&alice, SettingKind::Block, &bob, 1)
+        .await
+        .unwrap();
+    let at_b = b
+        .login(login_request("alice", "correct horse"), HOME)
+        .await
+        .unwrap();
+    let who = Principal {
+        user_id: alice.clone(),
+        device_id: at_b.device_id.clone(),
+    };
+    let err = b
+        .delete_account(&who, "wrong horse".into())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Forbidden);
+    assert!(b.authenticate(&at_b.access_token).await.is_ok());
+    b.delete_account(&who, "correct horse".into())
+        .await
+        .unwrap();
+    assert!(b.authenticate(&at_b.access_token).await.is_err());
+
+    // c hears of the deletion before it hears of Alice at all.
+    ship(&db_b, "b", &db_c, 10).await;
+    ship(&db_a, "a", &db_c, 10).await;
+    ship(&db_b, "b", &db_a, 10).await;
+    for db in [&db_a, &db_b, &db_c] {
+        let tx = db.begin();
+        let user: UserRecord =
+            decode(&tx.get(&records::user_key(&alice)).await.unwrap().unwrap()).unwrap();
+        assert!(user.deleted_at.is_some());
+        assert!(user.display_name.is_empty() && user.password_hash.is_empty());
+        assert!(!device_exists(db, &alice, &at_a.device_id).await);
+        assert!(!settings::blocks(&tx, &alice, &bob).await.unwrap());
+        assert!(is_deleted(&tx, &alice).await.unwrap());
+    }
+    assert!(a.authenticate(&at_a.access_token).await.is_err());
+    let err = a
+        .login(login_request("alice", "correct horse"), HOME)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Unauthorized);
+    // The name stays held.
+    let err = a
+        .register(RegisterRequest {
+            username: "alice".into(),
+            password: "correct horse".into(),
+            display_name: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Conflict);
+}
+
+#[tokio::test]
+async fn settings_converge_on_the_later_write() {
+    let (db_a, a) = region("a").await;
+    let (db_b, b) = region("b").await;
+    let alice = register(&a, "alice").await;
+    let bob = register(&a, "bob").await;
+    ship(&db_a, "a", &db_b, 10).await;
+    a.set_setting(&alice, SettingKind::Contact, &bob, 1)
+        .await
+        .unwrap();
+    b.set_setting(&alice, SettingKind::Contact, &bob, 0)
+        .await
+        .unwrap();
+    b.set_setting(&alice, SettingKind::Mute, "c_1", 99)
+        .await
+        .unwrap();
+    ship(&db_a, "a", &db_b, 10).await;
+    ship(&db_b, "b", &db_a, 10).await;
+    let mut seen = Vec::new();
+    for db in [&db_a, &db_b] {
+        let tx = db.begin();
+        seen.push((
+            settings::value(&tx, SettingKind::Contact, &alice, &bob)
+                .await
+                .unwrap(),
+            settings::value(&tx, SettingKind::Mute, &alice, "c_1")
+                .await
+                .unwrap(),
+        ));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0].1, 99);
+    // Bad input changes nothing.
+    for (kind, target) in [(SettingKind::Block, &alice), (SettingKind::Contact, &alice)] {
+        let err = a.set_setting(&alice, kind, target, 1).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::BadRequest);
+    }
+    let err = a
+        .set_setting(&alice, SettingKind::Block, "u_nobody", 1)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NotFound);
+    assert!(
+        settings::set_targets(&db_a, SettingKind::Block, &alice)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -1,0 +1,4 @@
+//! libFuzzer entry for [`fuzz_targets::peer_message`].
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_targets::peer_message(data));
