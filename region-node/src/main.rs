@@ -36,6 +36,11 @@ enum Command {
     /// HTTPS and WSS on this machine (`--tls-cert`, `--tls-key`); clients
     /// trust the CA with `chatmesh --ca-cert`.
     DevCert(DevCertArgs),
+    /// Replace the token signing key with a fresh one, with the node
+    /// stopped (the data directory, or in a mesh the shared `token.key`,
+    /// from the usual flags). Nobody is logged out: refresh tokens do not
+    /// depend on the key, and clients refresh their access tokens.
+    RotateTokenKey,
 }
 
 #[derive(clap::Args)]
@@ -72,6 +77,16 @@ async fn main() -> anyhow::Result<()> {
             );
             return Ok(());
         }
+        Some(Command::RotateTokenKey) => {
+            let config = Config::load(&cli.node).context("load configuration")?;
+            region_node::accounts::secret::rotate(&config)
+                .await
+                .context("rotate the token signing key")?;
+            println!(
+                "token signing key replaced; start the node: access tokens signed with the old key answer 401 and clients refresh"
+            );
+            return Ok(());
+        }
         None => {}
     }
     let config = Config::load(&cli.node).context("load configuration")?;
@@ -90,7 +105,10 @@ async fn main() -> anyhow::Result<()> {
 fn parse_cli() -> Cli {
     let mut command = Cli::command();
     let matches = command.get_matches_mut();
-    if matches.subcommand_name().is_some()
+    // `rotate-token-key` acts on the node the flags describe.
+    if matches
+        .subcommand_name()
+        .is_some_and(|name| name != "rotate-token-key")
         && let Some(flag) = node_flag_given(&command, &matches)
     {
         command

@@ -510,8 +510,7 @@ async fn no_route_serves_a_revoked_device_an_expired_token_or_no_token() {
 }
 
 /// What a WebSocket frame answers: the `sent` frame, an `error` with this
-/// code, or nothing within a second (some answers are decided by the chat's
-/// task, so they may come after frames sent later).
+/// code, or nothing before the answer to the frame sent after it.
 #[derive(Clone, Debug, PartialEq)]
 enum FrameAnswer {
     Sent,
@@ -521,15 +520,22 @@ enum FrameAnswer {
 
 async fn answer_to(ws: &mut Ws, frame: Value) -> FrameAnswer {
     ws.send(frame).await;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    ws.send(json!({"type": "ping", "nonce": "after"})).await;
+    // A connection's frames are answered in order: the frame's answer, if
+    // any, comes before the pong, and nothing of it after.
+    let mut answer = None;
     loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let Some(next) = ws.try_next(left).await else {
-            return FrameAnswer::Quiet;
-        };
+        let next = ws.next().await;
         match next["type"].as_str() {
-            Some("sent") => return FrameAnswer::Sent,
-            Some("error") => return FrameAnswer::Error(next["code"].as_str().unwrap().into()),
+            Some("sent") => {
+                answer.get_or_insert(FrameAnswer::Sent);
+            }
+            Some("error") => {
+                answer.get_or_insert(FrameAnswer::Error(next["code"].as_str().unwrap().into()));
+            }
+            Some("pong") if next["nonce"] == "after" => {
+                return answer.unwrap_or(FrameAnswer::Quiet);
+            }
             _ => {}
         }
     }

@@ -70,6 +70,42 @@ pub(crate) async fn from_store(db: &Database) -> Result<Vec<u8>, Error> {
     .await
 }
 
+/// Replaces the signing key `config`'s region uses with a fresh one: in a
+/// mesh the shared `token.key` (every region must then restart), else the
+/// secret in the region's store (the node must be stopped). Refresh tokens
+/// are random and stored hashed, independent of the key, so nobody is
+/// logged out: access tokens signed with the old key answer `401`, and
+/// clients refresh them.
+pub async fn rotate(config: &crate::config::Config) -> Result<(), Error> {
+    if let Some(mesh) = &config.mesh {
+        let dir = mesh.certs_dir.clone();
+        return Ok(tokio::task::spawn_blocking(move || replace_file(&dir)).await??);
+    }
+    let db = crate::storage::open(config)?;
+    rotate_in_store(&db).await?;
+    db.close().await?;
+    Ok(())
+}
+
+/// Replaces the secret kept in a lone region's store.
+pub(crate) async fn rotate_in_store(db: &Database) -> Result<(), Error> {
+    db.run(|tx| async move {
+        tx.set(&records::token_secret_key(), &tokens::new_secret());
+        Ok::<_, Error>(())
+    })
+    .await
+}
+
+/// Replaces `<dir>/token.key` with a fresh key, atomically (a temp file
+/// renamed over it).
+fn replace_file(dir: &Path) -> Result<(), TokenKeyError> {
+    let path = dir.join(TOKEN_KEY_FILE);
+    let tmp = dir.join(format!("{TOKEN_KEY_FILE}.rotate-{}", std::process::id()));
+    let text = format!("{}\n", hex::encode(tokens::new_secret()));
+    write_private(&tmp, text.as_bytes())?;
+    fs::rename(&tmp, &path).map_err(|source| io_error(&path, source))
+}
+
 /// The mesh's secret from `<dir>/token.key`, creating the directory and the
 /// key if absent; every racing caller ends up with the same key.
 pub fn load_or_create(dir: &Path) -> Result<Vec<u8>, TokenKeyError> {
@@ -207,5 +243,24 @@ mod tests {
         let db = Database::in_memory().unwrap();
         let first = from_store(&db).await.unwrap();
         assert_eq!(from_store(&db).await.unwrap(), first);
+        rotate_in_store(&db).await.unwrap();
+        let second = from_store(&db).await.unwrap();
+        assert_ne!(second, first);
+        assert_eq!(second.len(), first.len());
+    }
+
+    #[test]
+    fn a_mesh_key_file_is_replaced_privately() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create(dir.path()).unwrap();
+        replace_file(dir.path()).unwrap();
+        let second = load_or_create(dir.path()).unwrap();
+        assert_ne!(second, first);
+        let path = dir.path().join(TOKEN_KEY_FILE);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

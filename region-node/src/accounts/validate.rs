@@ -30,8 +30,7 @@ pub fn password(password: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// 1–64 characters, something visible, no control characters or
-/// bidirectional overrides.
+/// 1–64 characters that show (see [`visible_text`]).
 pub fn display_name(name: &str) -> Result<(), Error> {
     let count = name.chars().count();
     if count == 0 || count > 64 || name.trim().is_empty() {
@@ -108,6 +107,7 @@ mod tests {
         assert!(display_name("   ").is_err());
         assert!(display_name("a\u{0}b").is_err());
         assert!(display_name(&"a".repeat(65)).is_err());
+        assert!(display_name("\u{200B}\u{200D}").is_err());
         assert!(display_name("Zoë 🙂").is_ok());
         assert!(display_name("evil\u{202E}gpj.exe").is_err());
         assert!(display_name("a\u{2067}b").is_err());

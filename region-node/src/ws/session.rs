@@ -5,11 +5,12 @@
 //! each chat gapless and duplicate-free (see [`super::writer`]).
 //!
 //! The reading half hands the writer what it needs to write through a
-//! bounded queue. Each frame that will be answered reserves its answer's
-//! slot before it is acted on, so a client that sends faster than it reads
-//! is slowed down (the reader stops reading) rather than losing answers;
-//! but the reader waits for a slot at most [`WRITE_STALL`]: a client that
-//! never reads is then closed as a slow consumer. However the session ends
+//! bounded queue. Each frame takes its answer's place in the queue before
+//! it is acted on, so frames are answered in the order they came, and a
+//! client that sends faster than it reads is slowed down (the reader stops
+//! reading) rather than losing answers; but the reader waits for room at
+//! most [`WRITE_STALL`]: a client that never reads is then closed as a
+//! slow consumer. However the session ends
 //! (a close, an error, a panic), its registration is dropped: the
 //! connection stops counting and its user may go offline.
 
@@ -20,7 +21,7 @@ use chat_core::Action;
 use futures::StreamExt as _;
 use protocol::ErrorCode;
 use protocol::frames::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument as _;
 
 use super::close;
@@ -73,16 +74,14 @@ struct ToWriter {
     switch: KillSwitch,
 }
 
-/// A reserved place in the writer's queue.
-struct Slot(mpsc::OwnedPermit<Box<Local>>);
+/// Where the answer to one client frame goes: its place in the writer's
+/// queue is taken when the frame is read, so answers keep the frames'
+/// order however long each takes.
+struct Slot(oneshot::Sender<axum::body::Bytes>);
 
 impl Slot {
-    fn push(self, local: Local) {
-        self.0.send(Box::new(local));
-    }
-
     fn frame(self, frame: &ServerFrame) {
-        self.push(Local::Frame(encode(frame)));
+        let _ = self.0.send(encode(frame));
     }
 
     fn error(self, error: impl Into<ApiError>, reference: Option<String>) {
@@ -96,40 +95,45 @@ impl Slot {
 }
 
 impl ToWriter {
-    /// Waits for a place in the writer's queue, at most [`WRITE_STALL`]:
-    /// past that the connection closes as a slow consumer. `None` once
-    /// the connection is closing.
-    async fn slot(&self) -> Option<Slot> {
-        let reserve = tokio::time::timeout(WRITE_STALL, self.tx.clone().reserve_owned());
+    /// Hands `local` to the writer, waiting for room at most
+    /// [`WRITE_STALL`]: past that the connection closes as a slow
+    /// consumer. False if it was not handed over.
+    async fn push(&self, local: Local) -> bool {
+        let reserve = tokio::time::timeout(WRITE_STALL, self.tx.reserve());
         tokio::select! {
             reserved = reserve => match reserved {
-                Ok(Ok(permit)) => Some(Slot(permit)),
-                Ok(Err(_closed)) => None,
+                Ok(Ok(permit)) => {
+                    permit.send(Box::new(local));
+                    true
+                }
+                Ok(Err(_closed)) => false,
                 Err(_stalled) => {
                     self.switch.trip(KillReason::SlowConsumer);
-                    None
+                    false
                 }
             },
-            () = self.switch.tripped() => None,
+            () = self.switch.tripped() => false,
         }
     }
 
-    async fn push(&self, local: Local) {
-        if let Some(slot) = self.slot().await {
-            slot.push(local);
-        }
+    /// The place of the answer to the frame just read.
+    async fn slot(&self) -> Option<Slot> {
+        let (tx, rx) = oneshot::channel();
+        self.push(Local::Answer(rx)).await.then_some(Slot(tx))
     }
 
     async fn frame(&self, frame: &ServerFrame) {
-        if let Some(slot) = self.slot().await {
-            slot.frame(frame);
-        }
+        self.push(Local::Frame(encode(frame))).await;
     }
 
     async fn error(&self, error: impl Into<ApiError>, reference: Option<String>) {
-        if let Some(slot) = self.slot().await {
-            slot.error(error, reference);
-        }
+        let error = error.into();
+        self.frame(&ServerFrame::Error {
+            code: error.code,
+            message: error.message,
+            reference,
+        })
+        .await;
     }
 }
 
@@ -231,7 +235,18 @@ async fn handle(
     out: &ToWriter,
     frame: ClientFrame,
 ) {
-    // Every frame may be answered: its answer's place is reserved first.
+    let frame = match frame {
+        ClientFrame::Sync { cursors } => {
+            out.push(Local::Sync(cursors)).await;
+            return;
+        }
+        ClientFrame::PresenceSubscribe { user_ids } => {
+            subscribe(state, who, conn_id, out, user_ids).await;
+            return;
+        }
+        answered => answered,
+    };
+    // The answer's place is taken before the frame is acted on.
     let Some(slot) = out.slot().await else {
         return;
     };
@@ -312,12 +327,9 @@ async fn handle(
                 Err(e) => slot.error(e, Some(chat_id)),
             }
         }
-        ClientFrame::Sync { cursors } => slot.push(Local::Sync(cursors)),
-        ClientFrame::PresenceSubscribe { user_ids } => {
-            drop(slot);
-            subscribe(state, who, conn_id, out, user_ids).await;
-        }
         ClientFrame::Ping { nonce } => slot.frame(&ServerFrame::Pong { nonce }),
+        // Handled above, without an answer of their own here.
+        ClientFrame::Sync { .. } | ClientFrame::PresenceSubscribe { .. } => {}
     }
 }
 

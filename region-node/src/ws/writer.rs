@@ -19,7 +19,7 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use futures::SinkExt as _;
 use futures::stream::SplitSink;
 use protocol::frames::ServerFrame;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::close::kill_close;
 use crate::accounts::Principal;
@@ -35,6 +35,9 @@ use tokio_util::sync::CancellationToken;
 pub enum Local {
     /// Write this frame.
     Frame(Bytes),
+    /// The answer to a client frame, once it is known; later requests
+    /// wait for it, so a connection's frames are answered in order.
+    Answer(oneshot::Receiver<Bytes>),
     /// Replay after these cursors, then `synced`.
     Sync(BTreeMap<String, u64>),
     /// Subscribe connection `.0` to these users' presence.
@@ -143,10 +146,26 @@ impl Writer {
         self.kill = reg.kill.clone();
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
+        // The answer the connection's own requests wait for, if any; the
+        // hub's frames go on meanwhile.
+        let mut awaited: Option<oneshot::Receiver<Bytes>> = None;
         loop {
             let step: Result<bool, axum::Error> = tokio::select! {
                 biased;
-                l = local.recv() => match l.map(|l| *l) {
+                answer = async {
+                    match awaited.as_mut() {
+                        Some(answer) => answer.await.ok(),
+                        None => None,
+                    }
+                }, if awaited.is_some() => {
+                    awaited = None;
+                    match answer {
+                        Some(bytes) => self.frame(bytes, &mut reg.rx).await.map(|()| true),
+                        // Nothing to answer (the request was dropped).
+                        _ => Ok(true),
+                    }
+                }
+                l = local.recv(), if awaited.is_none() => match l.map(|l| *l) {
                     None => Ok(false),
                     Some(Local::Close(frame)) => {
                         let frame = frame.or_else(|| reg.kill.is_cancelled().then(|| kill_close(reg.kill_reason())));
@@ -159,6 +178,10 @@ impl Writer {
                     // goes out with whatever the hub queued meanwhile, in
                     // one write: a send's `sent` and its message together.
                     Some(Local::Frame(bytes)) => self.frame(bytes, &mut reg.rx).await.map(|()| true),
+                    Some(Local::Answer(answer)) => {
+                        awaited = Some(answer);
+                        Ok(true)
+                    }
                     // Boxed, like `fill` below: replays are rare, and their state
                     // would otherwise sit inside every idle connection's future.
                     Some(l) => Box::pin(self.local(l, &reg)).await.map(|()| true),
@@ -218,7 +241,7 @@ impl Writer {
                     }
                 }
             }
-            Local::Close(_) => Ok(()),
+            Local::Close(_) | Local::Answer(_) => Ok(()),
         }
     }
 

@@ -85,3 +85,44 @@ async fn the_data_directory_and_its_files_are_private() {
     assert!(terminate(&mut child).success());
     assert_private(&data);
 }
+
+#[tokio::test]
+async fn rotating_the_signing_key_logs_nobody_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{listen}");
+    let args = ["--listen", &listen, "--data", data.to_str().unwrap()];
+    let mut child = spawn_binary(&args, &[], dir.path());
+    wait_healthy(&base).await;
+    let client = client::Client::new(&base).unwrap();
+    client
+        .register("rota", "rotation password", None)
+        .await
+        .unwrap();
+    let tokens = client
+        .login("rota", "rotation password", None)
+        .await
+        .unwrap();
+    assert!(terminate(&mut child).success());
+
+    let rotated = std::process::Command::new(env!("CARGO_BIN_EXE_region-node"))
+        .args(["--data", data.to_str().unwrap(), "rotate-token-key"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(rotated.status.success(), "{rotated:?}");
+
+    let mut child = spawn_binary(&args, &[], dir.path());
+    wait_healthy(&base).await;
+    let old = client
+        .with_token(&tokens.access_token)
+        .me()
+        .await
+        .unwrap_err();
+    assert_eq!(old.status(), Some(401), "{old}");
+    let fresh = client.refresh(&tokens.refresh_token).await.unwrap();
+    let me = client.with_token(&fresh.access_token).me().await.unwrap();
+    assert_eq!(me.username, "rota");
+    assert!(terminate(&mut child).success());
+}
