@@ -128,6 +128,15 @@ impl From<crate::accounts::Error> for ApiError {
     }
 }
 
+impl From<crate::presence_rule::Error> for ApiError {
+    fn from(e: crate::presence_rule::Error) -> Self {
+        match e {
+            crate::presence_rule::Error::Chat(e) => e.into(),
+            crate::presence_rule::Error::Accounts(e) => e.into(),
+        }
+    }
+}
+
 impl From<chat_core::ChatError> for ApiError {
     fn from(error: chat_core::ChatError) -> Self {
         crate::chat::Error::from(error).into()

@@ -15,7 +15,8 @@
 //! server                       wiring: start-up, serving, draining shutdown
 //! http, ws, error              edges: decode, authorize, encode; ApiError lives here
 //! state                        the bundle of handles the edges share (AppState)
-//! replica                      replication driver, replicated apply, peer requests, deltas
+//! replica, presence_rule       replication driver, replicated apply, peer requests, deltas;
+//!                              who may see whose presence (chats and contacts)
 //! chat, accounts               domain: chat tasks around chat-core, membership, marks, profiles
 //! hub                          connections, presence, the fan-out sink
 //! link                         handle to other regions (QUIC transport, typed peer messages)
@@ -30,6 +31,7 @@
 //! - [`http`]: the HTTP API; [`ws`]: WebSocket sessions; [`error`]: the
 //!   one error type of the API.
 //! - [`replica`]: this region's side of replication between regions.
+//! - [`presence_rule`]: who may see whose presence, from both domains.
 //! - [`chat`]: chats, membership, the per-chat task, receipts, typing.
 //! - [`accounts`]: accounts, devices and tokens.
 //! - [`hub`]: connections, fan-out and presence.
@@ -55,6 +57,7 @@ pub mod launcher;
 pub mod limits;
 pub mod link;
 pub mod metrics;
+pub mod presence_rule;
 pub mod replica;
 pub mod server;
 pub mod state;

@@ -21,6 +21,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("chat", 3),
     ("accounts", 3),
     ("replica", 4),
+    ("presence_rule", 4),
     ("state", 5),
     ("http", 6),
     ("ws", 6),

@@ -14,7 +14,7 @@
 //! - [`direct`]: one direct chat per pair of users across the mesh.
 //! - [`meta`]: titles and descriptions, editable in any region.
 //! - [`reads`]: history, chat lists and replay, straight from the store.
-//! - [`presence_rule`]: who may see whose presence.
+//! - [`co_members`]: who shares a chat with whom.
 //! - [`keys`]: store layout.
 //! - [`error`]: the domain's errors.
 //!
@@ -23,6 +23,7 @@
 //! to the `seq` of the message that removed them, and receives nothing
 //! after it.
 
+pub mod co_members;
 mod command;
 pub mod direct;
 pub mod error;
@@ -31,7 +32,6 @@ mod forward;
 pub mod keys;
 pub mod meta;
 pub mod outbox;
-pub mod presence_rule;
 pub mod reads;
 pub mod registry;
 pub mod shell;

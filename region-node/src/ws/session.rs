@@ -29,12 +29,12 @@ use super::frames::{checked, transport_too_big};
 use super::writer::{Local, Writer};
 use crate::accounts::Principal;
 use crate::chat::Draft;
-use crate::chat::presence_rule::{Watcher, may_see_presence};
 use crate::codec::frame as encode;
 use crate::error::ApiError;
 use crate::hub::{Hub, KillReason, KillSwitch};
 use crate::limits::WRITE_STALL;
 use crate::metrics::Metrics;
+use crate::presence_rule::{Watcher, may_see_presence};
 use crate::state::AppState;
 
 /// A connection with no frame from the client for this long is dead.
@@ -437,7 +437,7 @@ async fn subscribe(
         let shown: Vec<&str> = hidden.iter().take(5).map(String::as_str).collect();
         let more = hidden.len().saturating_sub(shown.len());
         let message = format!(
-            "presence is visible only to people who share a chat: {}{}",
+            "presence is visible only to people who share a chat or are among the user's contacts: {}{}",
             shown.join(", "),
             if more > 0 {
                 format!(" and {more} more")

@@ -1,12 +1,15 @@
 //! Presence: every answer reaches the watcher (or the connection closes as
 //! a slow consumer), subscriptions per connection are bounded, and only
-//! co-members may watch a user.
+//! co-members and the user's own contacts may watch a user, never someone
+//! the user blocks.
 
 use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::common::http::post;
+use reqwest::Method;
+
+use super::common::http::{call, post};
 use super::common::ws::{Ws, user};
 use super::common::{Node, fast_raw};
 
@@ -96,5 +99,59 @@ async fn only_co_members_may_watch_a_user() {
     let answer = friend.next().await;
     assert_eq!(answer["type"], "presence", "{answer}");
     assert_eq!(answer["user_id"], bob_id.as_str());
+    node.stop().await;
+}
+
+/// What one `presence_subscribe` for `target` answers first: `presence` or
+/// the `error` code.
+async fn watch(ws: &mut Ws, target: &str) -> String {
+    ws.send(json!({"type": "presence_subscribe", "user_ids": [target]}))
+        .await;
+    let answer = ws.next().await;
+    match answer["type"].as_str() {
+        Some("presence") => "presence".to_owned(),
+        Some("error") => answer["code"].as_str().unwrap().to_owned(),
+        _ => panic!("unexpected answer {answer}"),
+    }
+}
+
+#[tokio::test]
+async fn a_users_contacts_may_watch_them_and_a_block_hides_them_from_anyone() {
+    let node = Node::start().await;
+    let c = node.client();
+    let (bob_id, bob) = user(&c, "bob").await;
+    let (dave_id, dave) = user(&c, "dave").await;
+    let (erin_id, erin) = user(&c, "erin").await;
+    let put = |token: String, path: String| {
+        let base = node.base.clone();
+        async move {
+            let (status, body) = call(Method::PUT, &base, &token, &path, None).await;
+            assert!(status < 300, "{path}: {status} {body}");
+        }
+    };
+    // Dave adds Bob to his contacts: that does not let Dave watch Bob.
+    put(dave.clone(), format!("/v1/contacts/{bob_id}")).await;
+    let mut dave_ws = Ws::connect(&node.base, &dave).await;
+    assert_eq!(watch(&mut dave_ws, &bob_id).await, "forbidden");
+    // Bob adds Dave: now Dave may.
+    put(bob.clone(), format!("/v1/contacts/{dave_id}")).await;
+    assert_eq!(watch(&mut dave_ws, &bob_id).await, "presence");
+
+    // Erin shares a group with Bob, so she may watch him, until Bob blocks her.
+    let (status, chat) = post(
+        &node.base,
+        &erin,
+        "/v1/chats",
+        json!({"kind": "group", "title": "shared", "members": [bob_id]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{chat}");
+    let mut erin_ws = Ws::connect(&node.base, &erin).await;
+    assert_eq!(watch(&mut erin_ws, &bob_id).await, "presence");
+    put(bob.clone(), format!("/v1/blocks/{erin_id}")).await;
+    assert_eq!(watch(&mut erin_ws, &bob_id).await, "forbidden");
+    // A block outweighs a contact too.
+    put(bob.clone(), format!("/v1/contacts/{erin_id}")).await;
+    assert_eq!(watch(&mut erin_ws, &bob_id).await, "forbidden");
     node.stop().await;
 }
