@@ -1,5 +1,5 @@
 //! Who shares a chat with whom: both current members of a chat that is not
-//! deleted. The presence rule (`crate::presence_rule`) asks it.
+//! deleted. The presence rule asks it.
 
 use std::collections::HashSet;
 
