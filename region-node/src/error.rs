@@ -18,7 +18,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// A message safe to show the client.
     pub message: String,
-    /// Seconds to wait before retrying, for `rate_limited`.
+    /// Seconds to wait before retrying, for `rate_limited` and for an
+    /// unavailable store.
     pub retry_after: Option<u64>,
     /// The store failure behind an `internal` error, kept so the store's
     /// retry loop can see retryable conflicts; logged when answered.
@@ -70,8 +71,17 @@ impl ApiError {
         Self::new(ErrorCode::Internal, "internal server error")
     }
 
-    /// The HTTP status for this error's code.
+    /// Whether the store refused because the disk is full or failing.
+    pub fn is_storage_unavailable(&self) -> bool {
+        matches!(self.store, Some(store::StoreError::Unavailable(_)))
+    }
+
+    /// The HTTP status for this error's code; 503 for `internal` when the
+    /// store is unavailable, since retrying later may well succeed.
     pub fn status(&self) -> StatusCode {
+        if self.is_storage_unavailable() {
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
         match self.code {
             ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -88,8 +98,24 @@ impl ApiError {
     }
 }
 
+/// What a client reads when the store cannot write: the disk is full or
+/// failing. The protocol has no code of its own for this, so the code is
+/// `internal` and the status 503 with `Retry-After`.
+pub const STORAGE_UNAVAILABLE: &str =
+    "storage unavailable: the server cannot write to its disk; nothing was saved, retry later";
+
+/// Seconds a client should wait before retrying while storage is unavailable.
+const STORAGE_RETRY_AFTER: u64 = 1;
+
 impl From<store::StoreError> for ApiError {
     fn from(error: store::StoreError) -> Self {
+        if let store::StoreError::Unavailable(_) = error {
+            return Self {
+                retry_after: Some(STORAGE_RETRY_AFTER),
+                store: Some(error),
+                ..Self::new(ErrorCode::Internal, STORAGE_UNAVAILABLE)
+            };
+        }
         Self {
             store: Some(error),
             ..Self::new(ErrorCode::Internal, "internal server error")
@@ -162,8 +188,13 @@ impl store::AsStoreError for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Some(error) = &self.store {
-            tracing::error!(%error, "store failed");
+        match &self.store {
+            // The store logged the failure itself, once, when it happened.
+            Some(error @ store::StoreError::Unavailable(_)) => {
+                tracing::warn!(%error, "refused: storage unavailable");
+            }
+            Some(error) => tracing::error!(%error, "store failed"),
+            None => {}
         }
         let status = self.status();
         let retry_after = self.retry_after;

@@ -20,6 +20,12 @@ pub trait Backend: Send + Sync + 'static {
     /// Makes every committed transaction durable, stops background work and releases files.
     /// Later transactions fail with [`StoreError::Closed`].
     async fn close(&self) -> Result<(), StoreError>;
+
+    /// Whether the backend takes work now: [`StoreError::Unavailable`] while a storage
+    /// failure keeps it from reading and writing. Backends that cannot tell answer `Ok`.
+    fn health(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// One transaction of a backend, with FoundationDB semantics: reads at one read version,

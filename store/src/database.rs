@@ -75,6 +75,13 @@ impl Database {
         }
     }
 
+    /// Whether the store takes work now: [`StoreError::Unavailable`] while a full disk or an
+    /// I/O error keeps it from writing (the embedded store recovers by itself once the disk
+    /// takes writes again). For readiness checks; cheap.
+    pub fn health(&self) -> Result<(), StoreError> {
+        self.backend.health()
+    }
+
     /// Makes everything committed durable and stops the backend's background work. Later
     /// transactions fail with [`StoreError::Closed`]. Call it once at shutdown; further calls
     /// do nothing. On the embedded engines the files are released once the last transaction

@@ -35,7 +35,8 @@
 //!
 //! - [`database`]: [`Database`], [`Transaction`] and the retry loop [`Database::run`].
 //! - [`backend`]: the object-safe [`Backend`] / [`BackendTransaction`] traits backends implement.
-//! - [`error`]: [`StoreError`] and [`AsStoreError`].
+//! - [`error`]: [`StoreError`] (with [`StorageFailure`] for a full or failing disk) and
+//!   [`AsStoreError`].
 //! - [`range`]: [`RangeOption`] and key-range helpers.
 //! - [`counter`]: little-endian counters ([`decode_counter`]).
 //! - `layer` (private): the engine-agnostic transaction layer: write buffers, conflict
@@ -58,7 +59,7 @@ pub use backend::{Backend, BackendTransaction, KeyValue};
 pub use counter::{decode_counter, encode_counter};
 pub use database::{Database, Transaction};
 pub use embedded::{EmbeddedOptions, EngineKind};
-pub use error::{AsStoreError, StoreError};
+pub use error::{AsStoreError, FailureCause, StorageFailure, StoreError};
 pub use foundationdb_tuple as tuple;
 pub use layer::{MAX_KEY_BYTES, MAX_TRANSACTION_BYTES, MAX_VALUE_BYTES, TRANSACTION_WINDOW};
 pub use range::{RangeOption, prefix_end};

@@ -56,6 +56,9 @@ impl Error {
             Self::Refused(refusal) => Self::Refused(refusal.clone()),
             Self::Link(error) => Self::Link(error.clone()),
             Self::Store(StoreError::Conflict) => Self::Store(StoreError::Conflict),
+            Self::Store(StoreError::Unavailable(failure)) => {
+                Self::Store(StoreError::Unavailable(failure.clone()))
+            }
             other => Self::Refused(ChatError::Storage(other.to_string())),
         }
     }

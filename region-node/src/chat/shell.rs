@@ -5,7 +5,11 @@
 //! batch in one transaction (the store's group commit merges transactions
 //! of different chats into one fsync), and only then answers, delivers,
 //! ships and gossips. A failed commit answers the batch with the failure
-//! and rebuilds the core from the store.
+//! and rebuilds the core from the store. While the store cannot be read
+//! (storage unavailable) the core is stale: nothing is handled until a
+//! reload succeeds, so a commit whose result was unknown (it failed, yet
+//! may have reached the disk) is seen before the next sequence number is
+//! given out.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -26,6 +30,8 @@ use crate::hub::Outbound;
 const IDLE: Duration = Duration::from_secs(300);
 /// Most commands handled in one batch.
 const BATCH: usize = 512;
+/// How long a stale chat waits before its timers try to reload it again.
+const STALE_PAUSE: Duration = Duration::from_millis(200);
 
 /// One chat's task.
 pub(crate) struct ChatTask {
@@ -33,6 +39,8 @@ pub(crate) struct ChatTask {
     core: ChatCore,
     waiting: HashMap<Token, Answer>,
     next_token: Token,
+    /// A commit failed and the core could not be rebuilt from the store.
+    stale: bool,
 }
 
 impl ChatTask {
@@ -54,6 +62,7 @@ impl ChatTask {
                         core,
                         waiting: HashMap::new(),
                         next_token: 0,
+                        stale: false,
                     };
                     task.serve(rx).await;
                 }
@@ -89,6 +98,11 @@ impl ChatTask {
                     self.handle(batch).await;
                 }
                 () = sleep_until(deadline) => {
+                    if self.refresh().await.is_err() {
+                        // Ticks wait for the store; the next command retries the reload.
+                        tokio::time::sleep(STALE_PAUSE).await;
+                        continue;
+                    }
                     let outputs = self.core.handle(self.ctx.now(), Input::Tick);
                     self.carry_out(outputs).await;
                 }
@@ -107,12 +121,33 @@ impl ChatTask {
         while let Some(command) = rx.recv().await {
             self.handle(vec![command]).await;
         }
-        let outputs = self.core.handle(Millis(u64::MAX), Input::Tick);
-        self.carry_out(outputs).await;
+        if self.refresh().await.is_ok() {
+            let outputs = self.core.handle(Millis(u64::MAX), Input::Tick);
+            self.carry_out(outputs).await;
+        }
         tracing::debug!("chat task stopped");
     }
 
+    /// Rebuilds a stale core from the store.
+    async fn refresh(&mut self) -> Result<(), Error> {
+        if !self.stale {
+            return Ok(());
+        }
+        let chat = self.core.chat_id().to_owned();
+        let loaded = store::load(&self.ctx.db, &chat).await?;
+        self.core = ChatCore::new(self.ctx.core.clone(), &chat, loaded);
+        self.stale = false;
+        tracing::info!("chat reloaded after a failed commit");
+        Ok(())
+    }
+
     async fn handle(&mut self, batch: Vec<Command>) {
+        if let Err(error) = self.refresh().await {
+            for command in batch {
+                refuse(command, &error);
+            }
+            return;
+        }
         let mut inputs = Vec::with_capacity(batch.len());
         for command in batch {
             match command {
@@ -345,7 +380,10 @@ impl ChatTask {
         let chat = self.core.chat_id().to_owned();
         match store::load(&self.ctx.db, &chat).await {
             Ok(loaded) => self.core = ChatCore::new(self.ctx.core.clone(), &chat, loaded),
-            Err(error) => tracing::error!(%error, "cannot reload the chat after a failed commit"),
+            Err(error) => {
+                tracing::warn!(%error, "cannot reload the chat after a failed commit; it waits for the store");
+                self.stale = true;
+            }
         }
     }
 
@@ -399,13 +437,18 @@ async fn sleep_until(deadline: Option<Instant>) {
 async fn refuse_all(mut rx: mpsc::Receiver<Command>, error: &Error) {
     rx.close();
     while let Some(command) = rx.recv().await {
-        let answer = match command {
-            Command::Core { answer, .. } => answer,
-            Command::EditMeta { answer, .. } => Some(answer),
-            Command::MergeMeta { .. } => None,
-        };
-        if let Some(answer) = answer {
-            answer.send(Err(error.duplicate()));
-        }
+        refuse(command, error);
+    }
+}
+
+/// Answers `command` with `error`, if anyone waits for it.
+fn refuse(command: Command, error: &Error) {
+    let answer = match command {
+        Command::Core { answer, .. } => answer,
+        Command::EditMeta { answer, .. } => Some(answer),
+        Command::MergeMeta { .. } => None,
+    };
+    if let Some(answer) = answer {
+        answer.send(Err(error.duplicate()));
     }
 }

@@ -7,11 +7,29 @@ use std::sync::Arc;
 use fjall::{Database as FjallDatabase, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 
 use crate::backend::KeyValue;
-use crate::error::StoreError;
+use crate::error::{FailureCause, StorageFailure, StoreError};
 use crate::layer::engine::{Engine, EngineBatch, EngineSnapshot, ScanIter, Syncer};
 
 /// Name of the keyspace holding all keys.
 const KEYSPACE: &str = "kv";
+/// Name of the keyspace the recovery probe writes to, apart from the store's keys.
+const PROBE_KEYSPACE: &str = "probe";
+/// Size of the probe record: a page, so that it needs new room on the disk.
+const PROBE_BYTES: usize = 4096;
+
+/// A fjall error as a store error: I/O errors and poisoning from the write path become
+/// [`StoreError::Unavailable`], so callers can tell a full or failing disk apart.
+fn classify(err: fjall::Error) -> StoreError {
+    match err {
+        fjall::Error::Io(io) | fjall::Error::Storage(fjall::LsmError::Io(io)) => {
+            StoreError::Unavailable(StorageFailure::from_io(&io))
+        }
+        fjall::Error::Poisoned => {
+            StoreError::Unavailable(StorageFailure::new(FailureCause::Poisoned, err))
+        }
+        other => StoreError::backend(other),
+    }
+}
 
 /// fjall database plus the keyspace the store uses.
 pub(crate) struct FjallEngine {
@@ -65,7 +83,7 @@ impl Engine for FjallEngine {
                 None => write.remove(&self.keyspace, key.as_slice()),
             }
         }
-        write.commit().map_err(StoreError::backend)
+        write.commit().map_err(classify)
     }
 
     fn syncer(&self) -> Box<dyn Syncer> {
@@ -76,9 +94,18 @@ impl Engine for FjallEngine {
     }
 
     fn close(self: Box<Self>) -> Result<(), StoreError> {
-        self.db
-            .persist(PersistMode::SyncAll)
-            .map_err(StoreError::backend)
+        self.db.persist(PersistMode::SyncAll).map_err(classify)
+    }
+
+    fn probe(&mut self) -> Result<(), StoreError> {
+        let probe = self
+            .db
+            .keyspace(PROBE_KEYSPACE, KeyspaceCreateOptions::default)
+            .map_err(classify)?;
+        let mut write = self.db.batch().durability(None);
+        write.insert(&probe, b"probe", vec![0u8; PROBE_BYTES]);
+        write.commit().map_err(classify)?;
+        self.db.persist(PersistMode::SyncData).map_err(classify)
     }
 }
 
@@ -94,9 +121,7 @@ impl Syncer for FjallSyncer {
             // The journal stays in fjall's buffer: a crash loses acknowledged commits.
             return Ok(());
         }
-        self.db
-            .persist(PersistMode::SyncData)
-            .map_err(StoreError::backend)
+        self.db.persist(PersistMode::SyncData).map_err(classify)
     }
 }
 

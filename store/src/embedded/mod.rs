@@ -8,6 +8,12 @@
 //! commit into one engine write, and a sync thread makes it durable with one fsync while the
 //! committer prepares the next batch. A commit returns only after its fsync.
 //!
+//! A failed write or fsync (a full disk, an I/O error) makes the store unavailable:
+//! operations fail with [`StoreError::Unavailable`] and [`Database::health`] says so. fjall
+//! "poisons" itself after such a failure and refuses every later write, so the committer
+//! drops the engine and reopens it from its files (as a restart would), retrying with
+//! pauses of up to 2 s until a probe write reaches the disk; then the store works again.
+//!
 //! # Choosing the engine
 //!
 //! `cargo bench -p chatmesh-store --bench store-bench` runs N closed-loop writer tasks per
@@ -34,6 +40,8 @@
 //! file and keeps the layer honest about being engine-agnostic (the conformance suite runs
 //! on both).
 
+#[cfg(test)]
+mod fault_tests;
 mod fjall_engine;
 mod memory_engine;
 mod redb_engine;
@@ -46,7 +54,7 @@ use std::time::Duration;
 
 use crate::database::Database;
 use crate::error::StoreError;
-use crate::layer::engine::Engine;
+use crate::layer::engine::{Engine, Reopen};
 use crate::layer::{LayeredBackend, TRANSACTION_WINDOW};
 
 /// Which embedded engine stores the data.
@@ -95,6 +103,18 @@ fn claim_directory(dir: &Path, engine: EngineKind) -> Result<(), StoreError> {
     }
 }
 
+/// Opens the engine `options` name on the files in `dir` (at start, and again after a
+/// storage failure).
+fn open_engine(dir: &Path, options: &EmbeddedOptions) -> Result<Box<dyn Engine>, StoreError> {
+    Ok(match options.engine {
+        EngineKind::Fjall => Box::new(fjall_engine::FjallEngine::open(
+            dir,
+            options.skip_sync_for_tests,
+        )?),
+        EngineKind::Redb => Box::new(redb_engine::RedbEngine::open(dir)?),
+    })
+}
+
 /// Options for [`Database::open_embedded`].
 #[derive(Clone, Debug, Default)]
 pub struct EmbeddedOptions {
@@ -125,16 +145,12 @@ impl Database {
     pub fn open_embedded(dir: &Path, options: EmbeddedOptions) -> Result<Database, StoreError> {
         std::fs::create_dir_all(dir)?;
         claim_directory(dir, options.engine)?;
-        let engine: Box<dyn Engine> = match options.engine {
-            EngineKind::Fjall => Box::new(fjall_engine::FjallEngine::open(
-                dir,
-                options.skip_sync_for_tests,
-            )?),
-            EngineKind::Redb => Box::new(redb_engine::RedbEngine::open(dir)?),
-        };
+        let engine = open_engine(dir, &options)?;
         let name = options.engine.name();
         tracing::info!(dir = %dir.display(), engine = name, "opened embedded store");
-        let backend = LayeredBackend::start(engine, name, TRANSACTION_WINDOW)?;
+        let owned = dir.to_path_buf();
+        let reopen: Reopen = Box::new(move || open_engine(&owned, &options));
+        let backend = LayeredBackend::start(engine, Some(reopen), name, TRANSACTION_WINDOW)?;
         Ok(Database::from_backend(Arc::new(backend)))
     }
 
@@ -147,7 +163,7 @@ impl Database {
     /// An in-memory database whose transactions expire after `window`.
     pub(crate) fn in_memory_with_window(window: Duration) -> Result<Database, StoreError> {
         let engine = Box::new(memory_engine::MemoryEngine::default());
-        let backend = LayeredBackend::start(engine, "memory", window)?;
+        let backend = LayeredBackend::start(engine, None, "memory", window)?;
         Ok(Database::from_backend(Arc::new(backend)))
     }
 }

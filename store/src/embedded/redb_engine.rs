@@ -15,6 +15,10 @@ use crate::layer::engine::{Engine, EngineBatch, EngineSnapshot, ScanIter, Syncer
 
 /// The single table holding all keys.
 const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
+/// The table the recovery probe writes to, apart from the store's keys.
+const PROBE_TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("probe");
+/// Size of the probe record: a page, so that it needs new room on the disk.
+const PROBE_BYTES: usize = 4096;
 /// File name of the database inside the store directory.
 const FILE: &str = "store.redb";
 
@@ -84,6 +88,18 @@ impl Engine for RedbEngine {
         // Dropping the last handle releases the file lock.
         drop(self.db);
         Ok(())
+    }
+
+    fn probe(&mut self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(StoreError::backend)?;
+        {
+            let mut table = txn.open_table(PROBE_TABLE).map_err(StoreError::backend)?;
+            table
+                .insert(b"probe".as_slice(), [0u8; PROBE_BYTES].as_slice())
+                .map_err(StoreError::backend)?;
+        }
+        // The default durability is immediate: the commit returns after an fsync.
+        txn.commit().map_err(StoreError::backend)
     }
 }
 

@@ -99,6 +99,14 @@ impl ConflictHistory {
         }
     }
 
+    /// Forgets every recorded batch: only transactions reading at `version` or later can
+    /// be checked from now on (the engine was reopened at `version`).
+    pub(crate) fn restart_at(&mut self, version: u64) {
+        self.batches.clear();
+        self.tracked = 0;
+        self.horizon = version;
+    }
+
     /// Whether a transaction reading at `read_version` can still be checked.
     pub(crate) fn can_check(&self, read_version: u64) -> bool {
         read_version >= self.horizon

@@ -25,7 +25,16 @@ pub(crate) trait Engine: Send + 'static {
 
     /// Flushes everything to disk and releases the engine's files.
     fn close(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// Writes and syncs a small record outside the store's keys, to learn whether the disk
+    /// takes writes again after a failure. Engines with nothing on disk answer `Ok`.
+    fn probe(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
+
+/// Opens the engine again from its files, after a failure left the running one unusable.
+pub(crate) type Reopen = Box<dyn FnMut() -> Result<Box<dyn Engine>, StoreError> + Send>;
 
 /// Makes applied batches durable; runs on its own thread, concurrently with [`Engine::write`].
 pub(crate) trait Syncer: Send + 'static {

@@ -7,6 +7,7 @@
 //!   conflict checks.
 //! - [`committer`]: the group-commit thread (conflict checks, one engine write per batch).
 //! - [`syncer`]: the sync thread (one fsync for all written batches, then acknowledgements).
+//! - [`health`]: whether the engine takes work, after a failed write or sync.
 //! - [`transaction`]: the [`BackendTransaction`](crate::BackendTransaction) implementation.
 //! - [`engine`]: the interface engines implement (fjall, redb, memory).
 //!
@@ -15,6 +16,7 @@
 mod committer;
 mod conflicts;
 pub(crate) mod engine;
+mod health;
 mod range_set;
 mod syncer;
 mod transaction;
@@ -29,8 +31,9 @@ use tokio::sync::oneshot;
 
 use crate::backend::{Backend, BackendTransaction};
 use crate::error::StoreError;
-use committer::{Committer, Message};
-use engine::{Engine, EngineSnapshot};
+use committer::{Committer, Message, Outlets};
+use engine::{Engine, EngineSnapshot, Reopen};
+use health::Health;
 use transaction::LayerTransaction;
 
 /// Largest key accepted, in bytes (FoundationDB's limit).
@@ -57,6 +60,8 @@ pub(crate) struct Shared {
     sender: Mutex<Option<Sender<Message>>>,
     /// How long a transaction may keep reading.
     window: Duration,
+    /// Whether the engine takes work.
+    health: Arc<Health>,
 }
 
 impl Shared {
@@ -75,10 +80,12 @@ pub(crate) struct LayeredBackend {
 }
 
 impl LayeredBackend {
-    /// Starts the committer thread that owns `engine`.
+    /// Starts the committer thread that owns `engine`; after a storage failure it replaces
+    /// the engine with `reopen` (without one, the store stays unavailable).
     /// Transactions may read for `window`, and commits are checked against that much history.
     pub(crate) fn start(
         engine: Box<dyn Engine>,
+        reopen: Option<Reopen>,
         name: &str,
         window: Duration,
     ) -> Result<Self, StoreError> {
@@ -87,7 +94,12 @@ impl LayeredBackend {
             snapshot: engine.snapshot()?,
         });
         let published = Arc::new(RwLock::new(Some(Arc::clone(&view))));
-        let committer = Committer::new(engine, window, Arc::clone(&published), view, name)?;
+        let health = Arc::new(Health::default());
+        let outlets = Outlets {
+            published: Arc::clone(&published),
+            health: Arc::clone(&health),
+        };
+        let committer = Committer::new(engine, reopen, window, outlets, view, name)?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name(format!("store-commit-{name}"))
@@ -97,6 +109,7 @@ impl LayeredBackend {
                 published,
                 sender: Mutex::new(Some(tx)),
                 window,
+                health,
             }),
         })
     }
@@ -108,7 +121,15 @@ impl Backend for LayeredBackend {
         Arc::new(LayerTransaction::new(
             Arc::clone(&self.shared),
             self.shared.current_view(),
+            self.shared.health.failure(),
         ))
+    }
+
+    fn health(&self) -> Result<(), StoreError> {
+        match self.shared.health.failure() {
+            Some(failure) => Err(StoreError::Unavailable(failure)),
+            None => Ok(()),
+        }
     }
 
     async fn close(&self) -> Result<(), StoreError> {

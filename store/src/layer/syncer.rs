@@ -2,8 +2,9 @@
 //! then publishes the newest durable view and answers the waiting commits.
 //!
 //! Running it beside the committer lets the next batch be resolved and written while the
-//! previous one is fsynced. After a failed sync nothing is acknowledged or published again:
-//! later batches may build on data that never reached the disk.
+//! previous one is fsynced. After a failed sync nothing is acknowledged or published again
+//! by this thread (later batches may build on data that never reached the disk); the
+//! committer reopens the engine and starts a new sync thread.
 
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, RwLock};
@@ -12,7 +13,8 @@ use tokio::sync::oneshot;
 
 use super::View;
 use super::engine::Syncer;
-use crate::error::StoreError;
+use super::health::Health;
+use crate::error::{StorageFailure, StoreError};
 
 /// A written, not yet durable batch.
 pub(crate) struct SyncJob {
@@ -27,18 +29,14 @@ pub(crate) fn run(
     mut syncer: Box<dyn Syncer>,
     rx: Receiver<SyncJob>,
     published: Arc<RwLock<Option<Arc<View>>>>,
-    failed: Arc<RwLock<Option<String>>>,
+    health: Arc<Health>,
 ) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         jobs.extend(rx.try_iter());
-        let already_failed = failed.read().map_or(true, |f| f.is_some());
-        let outcome = if already_failed {
-            Err(StoreError::Backend(
-                "store failed earlier; refusing commits".into(),
-            ))
-        } else {
-            syncer.sync()
+        let outcome = match health.failure() {
+            Some(failure) => Err(StoreError::Unavailable(failure)),
+            None => syncer.sync(),
         };
         match outcome {
             Ok(()) => {
@@ -55,15 +53,13 @@ pub(crate) fn run(
                 }
             }
             Err(err) => {
-                let message = err.to_string();
-                if !already_failed {
-                    tracing::error!(%err, "store sync failed; the store refuses further commits");
-                    if let Ok(mut f) = failed.write() {
-                        *f = Some(message.clone());
-                    }
+                let failure = StorageFailure::of(err);
+                if health.fail(failure.clone()) {
+                    tracing::error!(%failure, "store sync failed; the store refuses work until it reopens");
                 }
+                let failure = health.failure().unwrap_or(failure);
                 for reply in jobs.into_iter().flat_map(|j| j.winners) {
-                    let _ = reply.send(Err(StoreError::Backend(message.clone())));
+                    let _ = reply.send(Err(StoreError::Unavailable(failure.clone())));
                 }
             }
         }

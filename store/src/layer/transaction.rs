@@ -13,7 +13,7 @@ use super::conflicts::ReadSet;
 use super::write_buffer::{Lookup, WriteBuffer, merge_range};
 use super::{MAX_KEY_BYTES, MAX_TRANSACTION_BYTES, MAX_VALUE_BYTES, Shared, View};
 use crate::backend::{BackendTransaction, KeyValue};
-use crate::error::StoreError;
+use crate::error::{StorageFailure, StoreError};
 use crate::range::{RangeOption, key_after};
 
 /// Mutable state of one transaction.
@@ -29,17 +29,27 @@ struct State {
 /// One transaction over the layer.
 pub(crate) struct LayerTransaction {
     shared: Arc<Shared>,
-    /// `None` when the database was closed before the transaction began.
+    /// `None` when the database was closed or unavailable when the transaction began.
     view: Option<Arc<View>>,
+    /// The storage failure the store was in when the transaction began.
+    refused: Option<StorageFailure>,
     started: Instant,
     state: Mutex<State>,
 }
 
 impl LayerTransaction {
-    pub(crate) fn new(shared: Arc<Shared>, view: Option<Arc<View>>) -> Self {
+    /// A transaction reading `view`, or one that fails every read and commit with
+    /// [`StoreError::Unavailable`] when `refused` is set.
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        view: Option<Arc<View>>,
+        refused: Option<StorageFailure>,
+    ) -> Self {
+        let view = if refused.is_some() { None } else { view };
         LayerTransaction {
             shared,
             view,
+            refused,
             started: Instant::now(),
             state: Mutex::new(State::default()),
         }
@@ -60,9 +70,17 @@ impl LayerTransaction {
         Ok(state)
     }
 
+    /// The view the transaction began at.
+    fn view(&self) -> Result<&View, StoreError> {
+        self.view.as_deref().ok_or_else(|| match &self.refused {
+            Some(failure) => StoreError::Unavailable(failure.clone()),
+            None => StoreError::Closed,
+        })
+    }
+
     /// The view to read from, if the transaction may still read.
     fn readable_view(&self) -> Result<&View, StoreError> {
-        let view = self.view.as_deref().ok_or(StoreError::Closed)?;
+        let view = self.view()?;
         if self.started.elapsed() > self.shared.window {
             return Err(StoreError::TransactionTooOld);
         }
@@ -160,7 +178,7 @@ impl BackendTransaction for LayerTransaction {
     }
 
     async fn commit(&self) -> Result<(), StoreError> {
-        let view = self.view.as_deref().ok_or(StoreError::Closed)?;
+        let view = self.view()?;
         let (writes, reads) = {
             let mut state = self.state()?;
             if state.committed {
