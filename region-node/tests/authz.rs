@@ -79,8 +79,12 @@ enum Route {
     RevokeOthersDevice,
     Contacts,
     AddContact,
+    RemoveContact,
     Blocks,
     Block,
+    Unblock,
+    DeleteMeWrongPassword,
+    PlacementRoute,
     UserById,
     UserByName,
     ListChats,
@@ -106,15 +110,19 @@ const CHAT_ROUTES: [Route; 15] = [
     Route::PlacementChat,
 ];
 
-const ACCOUNT_ROUTES: [Route; 13] = [
+const ACCOUNT_ROUTES: [Route; 17] = [
     Route::Me,
     Route::UpdateMe,
     Route::Devices,
     Route::RevokeOthersDevice,
     Route::Contacts,
     Route::AddContact,
+    Route::RemoveContact,
     Route::Blocks,
     Route::Block,
+    Route::Unblock,
+    Route::DeleteMeWrongPassword,
+    Route::PlacementRoute,
     Route::UserById,
     Route::UserByName,
     Route::ListChats,
@@ -164,6 +172,11 @@ fn rule(route: Route, caller: Caller) -> Expect {
         Route::PlacementChat => Allowed,
         // Revoking a device of another user: it is not among the caller's.
         Route::RevokeOthersDevice => NOT_FOUND,
+        // Deleting an account asks for its password again.
+        Route::DeleteMeWrongPassword => FORBIDDEN,
+        // Open to anyone, logged in or not; a lone node is not part of a
+        // mesh, so it has nothing to route to.
+        Route::PlacementRoute => NOT_FOUND,
         _ if CHAT_ROUTES.iter().any(|r| same(*r, route)) && outsider => NOT_MEMBER,
         _ => Allowed,
     }
@@ -407,8 +420,16 @@ impl World {
             }
             Route::Contacts => (Method::GET, "/v1/contacts".into(), None),
             Route::AddContact => (Method::PUT, format!("/v1/contacts/{target}"), None),
+            Route::RemoveContact => (Method::DELETE, format!("/v1/contacts/{target}"), None),
             Route::Blocks => (Method::GET, "/v1/blocks".into(), None),
             Route::Block => (Method::PUT, format!("/v1/blocks/{extra}"), None),
+            Route::Unblock => (Method::DELETE, format!("/v1/blocks/{extra}"), None),
+            Route::DeleteMeWrongPassword => (
+                Method::DELETE,
+                "/v1/me".into(),
+                Some(json!({"password": "not the password"})),
+            ),
+            Route::PlacementRoute => (Method::GET, "/v1/placement/route".into(), None),
             Route::UserById => (Method::GET, format!("/v1/users/{target}"), None),
             Route::UserByName => (
                 Method::GET,
@@ -501,7 +522,13 @@ async fn no_route_serves_a_revoked_device_an_expired_token_or_no_token() {
             };
             let request = world.request(route, Member, &fixture);
             let what = format!("{route:?} as {caller:?}");
-            if let Some(error) = check(&node.base, &token, request, UNAUTHORIZED, what).await {
+            // Routing needs no token (a client asks it before logging in):
+            // a bad one is ignored, and a lone node has nothing to route to.
+            let expect = match route {
+                Route::PlacementRoute => NOT_FOUND,
+                _ => UNAUTHORIZED,
+            };
+            if let Some(error) = check(&node.base, &token, request, expect, what).await {
                 wrong.push(error);
             }
         }
@@ -567,6 +594,15 @@ async fn every_frame_answers_each_caller_as_the_rule_table_says() {
             (
                 "read",
                 json!({"type": "read", "chat_id": chat, "seq": 1}),
+                if member {
+                    FrameAnswer::Quiet
+                } else {
+                    refused.clone()
+                },
+            ),
+            (
+                "ack",
+                json!({"type": "ack", "chat_id": chat, "seq": 1}),
                 if member {
                     FrameAnswer::Quiet
                 } else {

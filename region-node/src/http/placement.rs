@@ -21,7 +21,8 @@ pub struct RouteQuery {
     rtt: Option<String>,
 }
 
-/// `GET /v1/placement/route`: regions nearest first.
+/// `GET /v1/placement/route`: regions nearest first. Needs no token: a
+/// client asks it before logging in.
 #[utoipa::path(
     get,
     path = "/v1/placement/route",
@@ -30,13 +31,11 @@ pub struct RouteQuery {
     responses(
         (status = 200, description = "the regions to use, nearest first", body = serde_json::Value),
         (status = 400, description = "bad_request: malformed or invalid request", body = protocol::ErrorBody),
-        (status = 401, description = "unauthorized: missing, expired or revoked token", body = protocol::ErrorBody),
         (status = 404, description = "not_found: this region is not part of a mesh", body = protocol::ErrorBody),
         (status = 413, description = "too_large", body = protocol::ErrorBody),
         (status = 429, description = "rate_limited", body = protocol::ErrorBody),
         (status = 500, description = "internal", body = protocol::ErrorBody),
     ),
-    security(("bearer" = [])),
 )]
 pub async fn route(
     State(state): State<AppState>,
