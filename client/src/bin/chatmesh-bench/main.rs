@@ -13,18 +13,23 @@
 //! - [`sends`]: durable sends per second into many chats.
 //! - [`fanout`]: deliveries per second in one large group.
 //! - [`idle`]: memory per idle connection.
+//! - [`history`]: region memory while many clients read large history
+//!   pages at once.
 //! - [`mesh`]: across regions of a mesh started on this machine:
 //!   cross-region send→deliver with simulated RTT, replication throughput.
 //! - [`load`]: open-loop senders.
 //! - [`workers`]: receiver processes and the lines they speak.
 //! - [`stats`]: histograms, summaries and the progress line.
 //! - [`cpu`]: the region processes' CPU time, per send and per delivery.
+//! - [`memory`]: a region process's peak resident memory over a window.
 
 mod accounts;
 mod cpu;
 mod fanout;
+mod history;
 mod idle;
 mod load;
+mod memory;
 mod mesh;
 mod node;
 mod sends;
@@ -55,6 +60,9 @@ enum Scenario {
     Fanout(fanout::FanoutArgs),
     /// Server memory per idle WebSocket connection.
     Idle(idle::IdleArgs),
+    /// Region memory, page latency and CPU while many clients read large
+    /// history pages at once.
+    History(history::HistoryArgs),
     /// Send→deliver across regions of a mesh with simulated RTT, senders at
     /// the chats' home and at the receivers' region.
     Cross(mesh::cross::CrossArgs),
@@ -96,13 +104,14 @@ async fn main() -> Result<()> {
         Scenario::Worker(args) => return workers::run_worker(&args.url, &args.tokens).await,
         Scenario::Cross(args) => return mesh::cross::run(&cli.target, args).await,
         Scenario::Replication(args) => return mesh::replication::run(&cli.target, args).await,
-        Scenario::Sends(_) | Scenario::Fanout(_) | Scenario::Idle(_) => {}
+        Scenario::Sends(_) | Scenario::Fanout(_) | Scenario::Idle(_) | Scenario::History(_) => {}
     }
     let target = node::Target::start(&cli.target).await?;
     let result = match cli.scenario {
         Scenario::Sends(args) => sends::run(&target, &args).await,
         Scenario::Fanout(args) => fanout::run(&target, &args).await,
         Scenario::Idle(args) => idle::run(&target, &args).await,
+        Scenario::History(args) => history::run(&target, &args).await,
         Scenario::Worker(_) | Scenario::Cross(_) | Scenario::Replication(_) => Ok(()),
     };
     target.stop().await;

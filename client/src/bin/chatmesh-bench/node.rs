@@ -340,11 +340,7 @@ pub fn gauge(text: &str, name: &str, peer: &str) -> Option<f64> {
 
 /// `VmRSS` of a process, in KiB.
 pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    crate::memory::status_kib(pid, "VmRSS:")
 }
 
 fn free_port() -> Result<u16> {
