@@ -84,7 +84,7 @@ enum Route {
     Block,
     Unblock,
     DeleteMeWrongPassword,
-    PlacementRoute,
+    Routing,
     UserById,
     UserByName,
     ListChats,
@@ -122,7 +122,7 @@ const ACCOUNT_ROUTES: [Route; 17] = [
     Route::Block,
     Route::Unblock,
     Route::DeleteMeWrongPassword,
-    Route::PlacementRoute,
+    Route::Routing,
     Route::UserById,
     Route::UserByName,
     Route::ListChats,
@@ -176,7 +176,7 @@ fn rule(route: Route, caller: Caller) -> Expect {
         Route::DeleteMeWrongPassword => FORBIDDEN,
         // Open to anyone, logged in or not; a lone node is not part of a
         // mesh, so it has nothing to route to.
-        Route::PlacementRoute => NOT_FOUND,
+        Route::Routing => NOT_FOUND,
         _ if CHAT_ROUTES.iter().any(|r| same(*r, route)) && outsider => NOT_MEMBER,
         _ => Allowed,
     }
@@ -429,7 +429,7 @@ impl World {
                 "/v1/me".into(),
                 Some(json!({"password": "not the password"})),
             ),
-            Route::PlacementRoute => (Method::GET, "/v1/placement/route".into(), None),
+            Route::Routing => (Method::GET, "/v1/placement/route".into(), None),
             Route::UserById => (Method::GET, format!("/v1/users/{target}"), None),
             Route::UserByName => (
                 Method::GET,
@@ -525,7 +525,7 @@ async fn no_route_serves_a_revoked_device_an_expired_token_or_no_token() {
             // Routing needs no token (a client asks it before logging in):
             // a bad one is ignored, and a lone node has nothing to route to.
             let expect = match route {
-                Route::PlacementRoute => NOT_FOUND,
+                Route::Routing => NOT_FOUND,
                 _ => UNAUTHORIZED,
             };
             if let Some(error) = check(&node.base, &token, request, expect, what).await {

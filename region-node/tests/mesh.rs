@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::http::{all_history, get, post};
-use common::mesh::Cluster;
+use common::mesh::{Cluster, eventually, user, visible};
 use common::ws::Ws;
 use serde_json::{Value, json};
 
@@ -18,37 +18,6 @@ const REGIONS: [&str; 3] = ["ap-south", "eu-west", "us-east"];
 /// One mesh at a time: each test runs three region processes, and several
 /// meshes at once on a small machine only measure the machine.
 static ONE_MESH: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Registers `name` in region `base` and logs in there.
-async fn user(base: &str, name: &str) -> (String, String) {
-    let client = client::Client::new(base).unwrap();
-    common::ws::user(&client, name).await
-}
-
-/// Waits until `check` holds, polling.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..300 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
-/// Waits until `GET path` answers 200 in `region`.
-async fn visible(cluster: &Cluster, region: &str, token: &str, path: &str) {
-    let base = cluster.base(region).to_owned();
-    eventually(&format!("{path} in {region}"), || {
-        let base = base.clone();
-        async move { get(&base, token, path).await.0 == 200 }
-    })
-    .await;
-}
 
 /// Waits until `username` is known in every region.
 async fn known_everywhere(cluster: &Cluster, token: &str, username: &str) {

@@ -265,3 +265,34 @@ impl Drop for Cluster {
         }
     }
 }
+
+/// Registers `name` in region `base` and logs in there.
+pub async fn user(base: &str, name: &str) -> (String, String) {
+    let client = client::Client::new(base).expect("a client");
+    super::ws::user(&client, name).await
+}
+
+/// Waits until `check` holds, polling every 100 ms for 30 s.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Waits until `GET path` answers 200 in `region`.
+pub async fn visible(cluster: &Cluster, region: &str, token: &str, path: &str) {
+    let base = cluster.base(region).to_owned();
+    eventually(&format!("{path} in {region}"), || {
+        let base = base.clone();
+        async move { super::http::get(&base, token, path).await.0 == 200 }
+    })
+    .await;
+}
