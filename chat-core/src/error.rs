@@ -58,7 +58,9 @@ impl ChatError {
             ErrorCode::NotFound => Self::NotFound(message),
             ErrorCode::NotMember => Self::NotMember,
             ErrorCode::Forbidden | ErrorCode::Unauthorized => Self::Forbidden(message),
-            ErrorCode::BadRequest | ErrorCode::RateLimited => Self::Invalid(message),
+            ErrorCode::BadRequest | ErrorCode::RateLimited | ErrorCode::UnsupportedMedia => {
+                Self::Invalid(message)
+            }
             ErrorCode::TooLarge => Self::TooLarge(message),
             ErrorCode::Conflict => Self::Conflict(message),
             ErrorCode::HomeUnreachable => Self::HomeUnreachable(message),

@@ -27,6 +27,9 @@ pub enum ErrorCode {
     HomeUnreachable,
     /// The other user of a direct chat has blocked the caller.
     Blocked,
+    /// An upload's bytes are not of the content type it declares, or of
+    /// no type the server accepts.
+    UnsupportedMedia,
     /// The server failed; details are in its logs, not in the answer.
     Internal,
 }
@@ -45,6 +48,7 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::HomeUnreachable => "home_unreachable",
             Self::Blocked => "blocked",
+            Self::UnsupportedMedia => "unsupported_media",
             Self::Internal => "internal",
         }
     }
@@ -103,6 +107,7 @@ mod tests {
             ErrorCode::RateLimited,
             ErrorCode::HomeUnreachable,
             ErrorCode::Blocked,
+            ErrorCode::UnsupportedMedia,
             ErrorCode::Internal,
         ] {
             let json = serde_json::to_string(&code).unwrap();
