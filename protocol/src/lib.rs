@@ -10,6 +10,7 @@
 //! - [`auth`]: accounts, logins, tokens and devices.
 //! - [`users`]: public profiles and the caller's own account.
 //! - [`chats`]: chats, members, messages and history.
+//! - [`media`]: uploaded images and files.
 //! - [`frames`]: WebSocket frames in both directions.
 //! - [`hlc`]: the wire form of hybrid logical clock timestamps.
 //! - [`peer`]: messages between regions (log replication, forwarded sends,
@@ -23,6 +24,7 @@ pub mod chats;
 pub mod error;
 pub mod frames;
 pub mod hlc;
+pub mod media;
 pub mod peer;
 pub mod records;
 pub mod users;

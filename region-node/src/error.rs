@@ -155,6 +155,24 @@ impl From<crate::accounts::Error> for ApiError {
     }
 }
 
+impl From<crate::media::Error> for ApiError {
+    fn from(error: crate::media::Error) -> Self {
+        use crate::media::Error;
+        match error {
+            Error::TooLarge { .. } => Self::new(ErrorCode::TooLarge, error.to_string()),
+            Error::Empty | Error::Invalid(_) => Self::bad_request(error.to_string()),
+            Error::TypeMismatch { .. } => Self::new(ErrorCode::UnsupportedMedia, error.to_string()),
+            Error::NotFound => Self::not_found(error.to_string()),
+            Error::Body(cause) => {
+                tracing::info!(%cause, "upload abandoned");
+                Self::bad_request("the upload's body could not be read")
+            }
+            Error::Store(store) => store.into(),
+            other => Self::internal(&other),
+        }
+    }
+}
+
 impl From<crate::presence_rule::Error> for ApiError {
     fn from(e: crate::presence_rule::Error) -> Self {
         match e {

@@ -17,7 +17,8 @@
 //! state                        the bundle of handles the edges share (AppState)
 //! replica, presence_rule       replication driver, replicated apply, peer requests, deltas;
 //!                              who may see whose presence (chats and contacts)
-//! chat, accounts               domain: chat tasks around chat-core, membership, marks, profiles
+//! chat, accounts, media        domain: chat tasks around chat-core, membership, marks, profiles;
+//!                              uploaded images and files
 //! hub                          connections, presence, the fan-out sink
 //! link                         handle to other regions (QUIC transport, typed peer messages)
 //! config, clock, codec, hlc,   leaves
@@ -34,6 +35,7 @@
 //! - [`presence_rule`]: who may see whose presence, from both domains.
 //! - [`chat`]: chats, membership, the per-chat task, receipts, typing.
 //! - [`accounts`]: accounts, devices and tokens.
+//! - [`media`]: uploaded images and files, their blobs and metadata.
 //! - [`hub`]: connections, fan-out and presence.
 //! - [`link`]: the handle on the other regions of the mesh.
 //! - [`config`]: flags, environment and TOML merged into a validated [`Config`].
@@ -56,6 +58,7 @@ pub mod hub;
 pub mod launcher;
 pub mod limits;
 pub mod link;
+pub mod media;
 pub mod metrics;
 pub mod presence_rule;
 pub mod replica;

@@ -38,6 +38,9 @@ pub enum RunError {
     /// The TLS certificate or key cannot be used.
     #[error("tls: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// The media blob store or spool directory could not be opened.
+    #[error("media: {0}")]
+    Media(#[from] crate::media::Error),
 }
 
 /// Serves the region on `listener` until `shutdown` resolves, then stops
@@ -63,6 +66,7 @@ async fn serve(
         .map(|tls| crate::tls::server_config(tls).map(|server| (server, tls.hsts)))
         .transpose()?;
     let db = crate::storage::open(&config)?;
+    let media = crate::media::Media::open(&config.media, db.clone())?;
     let ready = Arc::new(AtomicBool::new(false));
     let tracker = TaskTracker::new();
     let max_offset = config
@@ -120,6 +124,7 @@ async fn serve(
         ready: ready.clone(),
         hub,
         chats,
+        media,
         hlc,
         limits,
         shutdown: stop.clone(),

@@ -14,6 +14,7 @@ use crate::hlc::HlcClock;
 use crate::hub::Hub;
 use crate::limits::Limits;
 use crate::link::Link;
+use crate::media::Media;
 
 /// A cheap-to-clone handle on the node's services: one pointer, because a
 /// copy sits in every connection's tasks and idle connections must stay
@@ -50,6 +51,8 @@ pub struct Services {
     pub hub: Hub,
     /// Chats and messages.
     pub chats: Chats,
+    /// Uploaded media.
+    pub media: Media,
     /// The node's hybrid logical clock.
     pub hlc: Arc<HlcClock>,
     /// Rate limits.

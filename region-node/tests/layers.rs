@@ -20,6 +20,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("hub", 2),
     ("chat", 3),
     ("accounts", 3),
+    ("media", 3),
     ("replica", 4),
     ("presence_rule", 4),
     ("state", 5),

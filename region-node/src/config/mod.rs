@@ -15,9 +15,11 @@ use clap::Args;
 use placement::topology::Topology;
 use serde::Deserialize;
 
+mod media;
 mod mesh;
 mod tls;
 
+pub use media::{MediaBackend, MediaConfig, RawMedia};
 pub use mesh::MeshConfig;
 pub use tls::{RawTls, TlsConfig};
 
@@ -93,6 +95,9 @@ pub struct RawConfig {
     /// HTTPS and WSS.
     #[serde(default)]
     pub tls: RawTls,
+    /// Uploaded media.
+    #[serde(default)]
+    pub media: RawMedia,
 }
 
 /// `[store]`.
@@ -196,6 +201,8 @@ pub struct Config {
     pub connections_per_device: usize,
     /// Presence subscriptions per connection.
     pub presence_subscriptions: usize,
+    /// Uploaded media.
+    pub media: MediaConfig,
 }
 
 /// Validated `[auth]`.
@@ -422,6 +429,8 @@ impl Config {
             raw.tls.hsts,
         )?;
 
+        let media = MediaConfig::from_raw(raw.media, &data_dir)?;
+
         let mesh = match (topology, spec) {
             (Some(topology), Some(spec)) => Some(MeshConfig::new(
                 topology,
@@ -458,6 +467,7 @@ impl Config {
             registrations_per_address,
             connections_per_device: connections_per_device.get() as usize,
             presence_subscriptions,
+            media,
         })
     }
 }

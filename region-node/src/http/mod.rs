@@ -9,6 +9,7 @@
 //! - [`people`]: contacts and blocks.
 //! - [`chats`]: chats, members, messages, history, read marks.
 //! - [`messages`]: edits, deletes and reactions of a message.
+//! - [`media`]: uploads and downloads of images and files.
 //! - [`placement`]: the nearest regions and a chat's home.
 //! - [`openapi`]: the OpenAPI description, served at `/v1/openapi.json`.
 
@@ -17,6 +18,7 @@ pub mod chats;
 pub mod extract;
 pub mod guard;
 pub mod health;
+pub mod media;
 pub mod messages;
 pub mod openapi;
 pub mod people;
@@ -86,6 +88,12 @@ pub fn router(state: AppState) -> Router {
             "/v1/chats/{chat_id}/messages/{seq}/reactions",
             post(messages::react),
         )
+        // The media route counts its own bytes; the JSON limit is not for it.
+        .route(
+            "/v1/media",
+            post(media::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/v1/media/{media_id}", get(media::download))
         .route("/v1/placement/route", get(placement::route))
         .route("/v1/placement/chats/{chat_id}", get(placement::chat))
         .route("/v1/ws", get(crate::ws::upgrade))

@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, chats, health, messages, people, placement, users};
+use super::{auth, chats, health, media, messages, people, placement, users};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -51,6 +51,8 @@ use super::{auth, chats, health, messages, people, placement, users};
         messages::edit,
         messages::delete,
         messages::react,
+        media::upload,
+        media::download,
         placement::route,
         placement::chat,
         crate::ws::upgrade,
