@@ -298,6 +298,20 @@ fn memory_kib(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// Runs `work` while sampling the resident memory of `pid` every 20 ms;
+/// answers its output and the highest sample, in KiB.
+async fn peak_rss<T>(pid: u32, work: impl std::future::Future<Output = T>) -> (T, u64) {
+    let mut work = std::pin::pin!(work);
+    let mut peak = memory_kib(pid).0;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        tokio::select! {
+            out = &mut work => return (out, peak.max(memory_kib(pid).0)),
+            _ = tick.tick() => peak = peak.max(memory_kib(pid).0),
+        }
+    }
+}
+
 /// 100 MiB up and down through the real binary, streamed from a generator
 /// on both sides; prints throughput and the node's memory (no assertion on
 /// time; memory is held to a generous bound).
@@ -331,56 +345,65 @@ async fn a_100_mib_upload_and_download_stream_through_the_binary() {
     let pid = child.id();
     let (before, _) = memory_kib(pid);
 
-    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let sampler = {
-        let sampling = sampling.clone();
-        tokio::spawn(async move {
-            let mut peak = 0;
-            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(memory_kib(pid).0);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            peak
-        })
-    };
-
     let started = Instant::now();
     let body = reqwest::Body::wrap_stream(generated(LIMIT, 11));
-    let (status, info) = upload(&base, &token, "big.bin", None, body).await;
+    let (upload, up_peak) = peak_rss(pid, upload(&base, &token, "big.bin", None, body)).await;
     let up = started.elapsed();
+    let (status, info) = upload;
     assert_eq!(status, 201, "{info}");
     assert_eq!(info["size"], LIMIT);
     let expected = sha_of(generated(LIMIT, 11)).await;
     assert_eq!(info["sha256"], expected.as_str());
 
     let started = Instant::now();
-    let r = download(&base, &token, info["media_id"].as_str().unwrap(), None).await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(header(&r, "content-length"), LIMIT.to_string());
-    let downloaded = sha_of(r.bytes_stream().map(|c| c.map_err(std::io::Error::other))).await;
+    let id = info["media_id"].as_str().unwrap();
+    let fetch = async {
+        let r = download(&base, &token, id, None).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(header(&r, "content-length"), LIMIT.to_string());
+        sha_of(r.bytes_stream().map(|c| c.map_err(std::io::Error::other))).await
+    };
+    let (downloaded, down_peak) = peak_rss(pid, fetch).await;
     let down = started.elapsed();
     assert_eq!(downloaded, expected);
 
-    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
-    let peak = sampler.await.unwrap();
     let (_, hwm) = memory_kib(pid);
     let mib_per_s = |d: Duration| 100.0 / d.as_secs_f64();
     println!(
-        "100 MiB: upload {:.1} MiB/s ({up:?}), download (with client-side hashing) {:.1} MiB/s ({down:?}); \
-         node RSS before {} KiB, peak sampled {} KiB (+{} KiB), VmHWM {} KiB",
+        "100 MiB: upload {:.1} MiB/s ({up:?}), download (hashed by the client as it arrives) {:.1} MiB/s ({down:?}); \
+         node RSS before {before} KiB, peak during upload {up_peak} KiB (+{} KiB), during download {down_peak} KiB (+{} KiB), VmHWM {hwm} KiB",
         mib_per_s(up),
         mib_per_s(down),
-        before,
-        peak,
-        peak.saturating_sub(before),
-        hwm,
+        up_peak.saturating_sub(before),
+        down_peak.saturating_sub(before),
     );
     // Holding the file in memory would add 100 MiB; allow far less.
-    assert!(
-        peak.saturating_sub(before) < 32 * 1024,
-        "the node's memory grew by {} KiB",
-        peak.saturating_sub(before)
-    );
+    let grown = up_peak.max(down_peak).saturating_sub(before);
+    assert!(grown < 32 * 1024, "the node's memory grew by {grown} KiB");
     assert_eq!(stored(&data), (1, 0), "one blob, no spool file left");
     assert!(terminate(&mut child).success());
+}
+
+#[tokio::test]
+async fn a_declared_length_over_100_mib_is_refused_before_the_body() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let node = Node::start().await;
+    let (_, token) = user(&node.client(), "ana").await;
+    let addr = node.base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/media?filename=huge.bin HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        LIMIT + 1
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut answer))
+        .await
+        .expect("answered without waiting for the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("too_large"), "{answer}");
+    assert_eq!(stored(node.dir.path()), (0, 0));
 }
