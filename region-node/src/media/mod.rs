@@ -106,6 +106,9 @@ impl Media {
                 width: None,
                 height: None,
             };
+            // If this fails after a new blob was written, the blob stays
+            // unreferenced: harmless, and the work on deleting unreferenced
+            // blobs will collect it.
             records::put(&self.0.db, &info).await?;
             tracing::info!(
                 media = %info.media_id,
