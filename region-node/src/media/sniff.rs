@@ -7,6 +7,11 @@
 //! - Bytes it does not recognise (text, or a format it has no signature
 //!   for) may not be declared as a type it would have recognised: a PNG
 //!   that is not a PNG is refused. Anything else is taken as declared.
+//! - Names browsers send for the same type (`image/jpg`,
+//!   `application/x-zip-compressed`, `audio/wav`, …) count as that type; a
+//!   zip-based format (OOXML, OpenDocument, EPUB, JAR, APK) may be declared
+//!   for bytes sniffed as a plain zip and the reverse; text declared as
+//!   `text/plain` stays `text/plain` whatever text `infer` sees (HTML, XML).
 
 use super::Error;
 
@@ -23,17 +28,54 @@ pub fn check(declared: Option<&str>, head: &[u8]) -> Result<String, Error> {
     let sniffed = infer::get(head).map(|t| t.mime_type());
     match (declared.as_deref(), sniffed) {
         (None | Some(OCTET_STREAM), sniffed) => Ok(sniffed.unwrap_or(OCTET_STREAM).to_owned()),
-        (Some(declared), Some(sniffed)) if declared == sniffed => Ok(declared.to_owned()),
+        (Some(declared), Some(sniffed)) if same_type(declared, sniffed) => Ok(declared.to_owned()),
         (Some(declared), Some(sniffed)) => Err(Error::TypeMismatch {
             declared: declared.to_owned(),
             sniffed: sniffed.to_owned(),
         }),
-        (Some(declared), None) if infer::is_mime_supported(declared) => Err(Error::TypeMismatch {
-            declared: declared.to_owned(),
-            sniffed: "not a known binary type".to_owned(),
-        }),
+        (Some(declared), None) if infer::is_mime_supported(canonical(declared)) => {
+            Err(Error::TypeMismatch {
+                declared: declared.to_owned(),
+                sniffed: "not a known binary type".to_owned(),
+            })
+        }
         (Some(declared), None) => Ok(declared.to_owned()),
     }
+}
+
+/// Whether a declared type names what the bytes were sniffed as.
+fn same_type(declared: &str, sniffed: &str) -> bool {
+    let declared = canonical(declared);
+    declared == sniffed
+        || (sniffed == ZIP && zip_based(declared))
+        || (declared == ZIP && zip_based(sniffed))
+        || (declared == "text/plain" && sniffed.starts_with("text/"))
+}
+
+const ZIP: &str = "application/zip";
+
+/// The name `infer` uses for a type some clients call otherwise.
+fn canonical(mime: &str) -> &str {
+    match mime {
+        "image/jpg" | "image/pjpeg" => "image/jpeg",
+        "image/x-png" => "image/png",
+        "application/x-zip-compressed" | "application/x-zip" => ZIP,
+        "application/x-pdf" => "application/pdf",
+        "audio/wav" | "audio/wave" | "audio/vnd.wave" => "audio/x-wav",
+        "audio/mp3" => "audio/mpeg",
+        other => other,
+    }
+}
+
+/// Formats that are zip archives inside.
+fn zip_based(mime: &str) -> bool {
+    mime.ends_with("+zip")
+        || mime.starts_with("application/vnd.openxmlformats-officedocument.")
+        || mime.starts_with("application/vnd.oasis.opendocument.")
+        || matches!(
+            mime,
+            "application/java-archive" | "application/vnd.android.package-archive"
+        )
 }
 
 /// `type/subtype` of a `Content-Type` value, lowercase, without parameters.
@@ -97,6 +139,28 @@ mod tests {
         ));
         assert!(matches!(
             check(Some("image/jpeg"), PNG),
+            Err(Error::TypeMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn other_names_of_a_type_and_zip_families_match() {
+        let jpeg = b"\xff\xd8\xff\xe0\0\x10JFIF\0";
+        assert_eq!(check(Some("image/jpg"), jpeg).unwrap(), "image/jpg");
+        let zip = b"PK\x03\x04\x14\0\0\0\x08\0";
+        assert!(check(Some("application/x-zip-compressed"), zip).is_ok());
+        let docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+        assert_eq!(check(Some(docx), zip).unwrap(), docx);
+        assert_eq!(
+            check(Some("text/plain"), b"<html><body>hi</body></html>").unwrap(),
+            "text/plain"
+        );
+        assert!(matches!(
+            check(Some("image/png"), zip),
+            Err(Error::TypeMismatch { .. })
+        ));
+        assert!(matches!(
+            check(Some("image/jpg"), b"not a jpeg"),
             Err(Error::TypeMismatch { .. })
         ));
     }

@@ -13,8 +13,9 @@ use tokio::io::AsyncWriteExt as _;
 
 use super::Error;
 
-/// Bytes kept from the start of an upload for content-type sniffing.
-pub const SNIFF_BYTES: usize = 8 * 1024;
+/// Bytes kept from the start of an upload for content-type sniffing: enough
+/// for `infer` to look past the first entries of an OOXML zip.
+pub const SNIFF_BYTES: usize = 64 * 1024;
 
 /// Bytes of a refused over-limit body still read (and dropped) before
 /// answering, so the client is more likely to read the answer than a reset.
