@@ -407,3 +407,13 @@ async fn a_declared_length_over_100_mib_is_refused_before_the_body() {
     assert!(answer.contains("too_large"), "{answer}");
     assert_eq!(stored(node.dir.path()), (0, 0));
 }
+
+#[tokio::test]
+async fn spool_files_of_a_stopped_node_are_removed_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("media-spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    std::fs::write(spool.join("0190.part"), b"half an upload").unwrap();
+    let node = Node::start_in(dir, common::fast_raw()).await;
+    assert_eq!(stored(node.dir.path()), (0, 0));
+}
