@@ -25,10 +25,10 @@ use crate::config::{MediaBackend, MediaConfig};
 /// Bytes per part written to the store: small, since a local directory
 /// takes any part size and memory per upload is about two parts. (S3 will
 /// need 5 MiB.)
-const LOCAL_PART_BYTES: usize = 1024 * 1024;
+const LOCAL_PART_BYTES: usize = 256 * 1024;
 
 /// Bytes read from the spool file at a time.
-const READ_BYTES: usize = 256 * 1024;
+const READ_BYTES: usize = 64 * 1024;
 
 /// A handle on the blob store; cheap to clone.
 #[derive(Clone)]
