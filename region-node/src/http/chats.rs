@@ -13,7 +13,8 @@ use protocol::records::SettingKind;
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiQuery, Auth};
-use crate::chat::{Draft, reads};
+use super::messages;
+use crate::chat::reads;
 use crate::error::ApiError;
 use crate::state::AppState;
 use chat_core::rules::{MAX_MEMBERS, validate_id};
@@ -399,26 +400,18 @@ pub async fn send(
     Path(chat_id): Path<String>,
     ApiJson(request): ApiJson<SendMessageRequest>,
 ) -> Result<Json<SendMessageResponse>, ApiError> {
-    state
-        .limits
-        .check_send(&who.device_id)
-        .map_err(ApiError::rate_limited)?;
-    state
-        .chats
-        .send(
-            &who.user_id,
-            &chat_id,
-            Draft {
-                client_msg_id: &request.client_msg_id,
-                text: &request.text,
-                action: Action::Text {
-                    reply_to: request.reply_to,
-                },
-            },
-        )
-        .await
-        .map(Json)
-        .map_err(ApiError::from)
+    let action = Action::Text {
+        reply_to: request.reply_to,
+    };
+    messages::write(
+        &state,
+        &who,
+        &chat_id,
+        &request.client_msg_id,
+        &request.text,
+        action,
+    )
+    .await
 }
 
 /// Query of `GET /v1/chats/{chat_id}/messages`.

@@ -133,7 +133,9 @@ fn target(seq: &str) -> Result<u64, ApiError> {
     }
 }
 
-async fn write(
+/// Any write to a chat's log, after the sender's rate limit: what every
+/// message route (send, edit, delete, react) does once it has its action.
+pub(super) async fn write(
     state: &AppState,
     who: &Principal,
     chat_id: &str,
